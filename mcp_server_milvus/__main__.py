@@ -1,0 +1,3 @@
+from mcp_server_milvus.cli import main
+
+main()

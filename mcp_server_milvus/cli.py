@@ -1,0 +1,175 @@
+"""The `mcp-server-milvus` command: options, environment variables, and serving."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from typing import Annotated, Any
+
+import typer
+from pydantic import ValidationError
+
+from mcp_server_milvus import __version__
+from mcp_server_milvus.config import Settings, default_uri
+
+HELP = """\
+Serve the Milvus vector database to AI agents over MCP.
+
+With no options it serves over stdio on an embedded Milvus Lite database at
+$XDG_DATA_HOME/mcp-server-milvus/milvus.db, created on first use. Point it at a
+Milvus server or Zilliz Cloud with --uri http://host:19530 (and --token).
+
+Every option also reads an environment variable (shown in brackets).
+"""
+
+app = typer.Typer(
+    name="mcp-server-milvus",
+    help=HELP,
+    add_completion=False,
+    no_args_is_help=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"mcp-server-milvus {__version__}")
+        raise typer.Exit()
+
+
+def _env(name: str) -> str:
+    return f"MILVUS_MCP_{name}"
+
+
+@app.command()
+def serve(
+    uri: Annotated[
+        str | None,
+        typer.Option(
+            envvar="MILVUS_URI",
+            help=f"A Milvus Lite .db path, or http(s)://host:port for a Milvus server or Zilliz Cloud. "
+            f"Default: {default_uri()}",
+            show_default=False,
+        ),
+    ] = None,
+    token: Annotated[
+        str | None,
+        typer.Option(envvar="MILVUS_TOKEN", help="Token, or user:password, for a Milvus server.", show_default=False),
+    ] = None,
+    db: Annotated[str, typer.Option(envvar="MILVUS_DB", help="Default database for tools.")] = "default",
+    transport: Annotated[
+        str,
+        typer.Option(envvar=_env("TRANSPORT"), help="stdio, sse (legacy) or streamable-http."),
+    ] = "stdio",
+    host: Annotated[
+        str, typer.Option(envvar=_env("HOST"), help="Address to listen on (HTTP transports).")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(envvar=_env("PORT"), help="Port to listen on (HTTP transports).")] = 8000,
+    stateless: Annotated[
+        bool,
+        typer.Option(envvar=_env("STATELESS"), help="Streamable HTTP without sessions, for load balancers."),
+    ] = False,
+    max_result_bytes: Annotated[
+        int,
+        typer.Option(envvar=_env("MAX_RESULT_BYTES"), help="Most bytes a tool result may take; longer ones are cut."),
+    ] = 32768,
+    schema_cache_ttl: Annotated[
+        float,
+        typer.Option(
+            envvar=_env("SCHEMA_CACHE_TTL"),
+            help="Seconds a cached collection schema stays fresh; 0 turns it off.",
+        ),
+    ] = 60.0,
+    timeout: Annotated[
+        float, typer.Option(envvar=_env("TIMEOUT"), help="Seconds to wait for each Milvus call.")
+    ] = 30.0,
+    log_level: Annotated[
+        str, typer.Option(envvar=_env("LOG_LEVEL"), help="DEBUG, INFO, WARNING or ERROR. Logs go to stderr.")
+    ] = "INFO",
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Serve Milvus over MCP (the default command)."""
+    # pymilvus reads MILVUS_URI when imported and fails on a Lite path: take it out before that happens.
+    os.environ.pop("MILVUS_URI", None)
+    os.environ.pop("MILVUS_DEFAULT_CONNECTION", None)
+    values: dict[str, Any] = {
+        "database": db,
+        "transport": transport,
+        "host": host,
+        "port": port,
+        "stateless": stateless,
+        "max_result_bytes": max_result_bytes,
+        "schema_cache_ttl": schema_cache_ttl,
+        "timeout": timeout,
+        "log_level": log_level.upper(),
+    }
+    if uri:
+        values["uri"] = uri
+    if token:
+        values["token"] = token
+    try:
+        settings = Settings(**values)
+    except ValidationError as exc:
+        problem = exc.errors(include_url=False)[0]
+        where = ".".join(str(p) for p in problem["loc"]) or "settings"
+        typer.echo(f"Error: invalid {where}: {problem['msg']}", err=True)
+        raise typer.Exit(2) from None
+    run(settings)
+
+
+def run(settings: Settings) -> None:
+    """Serve until the transport ends (stdin closes) or a signal arrives, then close Milvus cleanly."""
+    from mcp_server_milvus.logs import configure_logging
+    from mcp_server_milvus.redact import redact, register_secret
+
+    configure_logging(settings.log_level)
+    if settings.token_value:
+        register_secret(settings.token_value)
+
+    import logging
+
+    from mcp_server_milvus.server import build_server
+
+    logger = logging.getLogger("mcp_server_milvus")
+    server = build_server(settings)
+    logger.info(
+        "Serving Milvus at %s over %s%s",
+        redact(settings.uri),
+        settings.transport,
+        "" if settings.transport == "stdio" else f" on {settings.host}:{settings.port}",
+    )
+    # SIGTERM ends the process the way Ctrl-C does, so the lifespan closes Milvus Lite and its log is kept.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        if settings.transport == "stdio":
+            server.run("stdio")
+        elif settings.transport == "sse":
+            server.run("sse", host=settings.host, port=settings.port)
+        else:
+            server.run(
+                "streamable-http",
+                host=settings.host,
+                port=settings.port,
+                stateless_http=settings.stateless,
+            )
+    except KeyboardInterrupt:
+        pass
+    finally:
+        _close_lite(settings)
+        logger.info("Stopped")
+
+
+def _close_lite(settings: Settings) -> None:
+    """A last resort for an interrupted lifespan: stop Milvus Lite so its write-ahead log is synced."""
+    if settings.is_lite and "milvus_lite.server_manager" in sys.modules:
+        from milvus_lite.server_manager import server_manager_instance
+
+        server_manager_instance.release_all()
+
+
+def main() -> None:
+    app()

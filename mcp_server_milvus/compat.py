@@ -1,0 +1,94 @@
+"""Small, documented workarounds for known pymilvus / Milvus Lite bugs, each with its version.
+
+Each function here exists because of one measured defect; remove it when the defect is gone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from typing import Any
+
+import anyio
+
+from mcp_server_milvus.errors import grpc_status
+
+
+async def create_index(
+    client: Any, collection: str, field_name: str, params: dict[str, Any], index_name: str, timeout: float
+) -> None:
+    """Create one index and wait until it is built.
+
+    pymilvus 3.0.2 + milvus-lite 3.2.2: `AsyncMilvusClient.create_index` creates the index, then fails
+    with gRPC UNIMPLEMENTED from `alloc_timestamp()`, which pymilvus guards with a synchronous
+    `ignore_unimplemented` decorator that cannot catch an async error. The index does exist by then,
+    so on UNIMPLEMENTED we wait for it ourselves through `describe_index`.
+
+    Indexes are created one call each: with several in one `IndexParams`, Lite creates only the first.
+    """
+    from pymilvus import MilvusClient
+
+    index_params = MilvusClient.prepare_index_params()
+    index_params.add_index(field_name=field_name, index_name=index_name, **params)
+    try:
+        await client.create_index(collection, index_params, timeout=timeout)
+    except Exception as exc:
+        if grpc_status(exc) != "UNIMPLEMENTED":
+            raise
+        await wait_for_index(client, collection, index_name, timeout)
+
+
+async def wait_for_index(client: Any, collection: str, index_name: str, timeout: float) -> None:
+    with anyio.fail_after(timeout):
+        while True:
+            described = await client.describe_index(collection, index_name, timeout=timeout)
+            state = str((described or {}).get("state", "Finished"))
+            if state == "Failed":
+                from pymilvus import MilvusException
+
+                reason = described.get("index_state_fail_reason") or "index build failed"
+                raise MilvusException(message=reason)
+            if state == "Finished":
+                return
+            await anyio.sleep(0.1)
+
+
+def forget_pymilvus_schema(client: Any, database: str, collection: str) -> None:
+    """Drop pymilvus's own cached schema for a collection.
+
+    pymilvus 3.0.2 keeps a process-wide schema cache (`GlobalCache.schema`) that rename, create,
+    drop_database and other programs' changes do not clear: after a collection is recreated elsewhere
+    with a VARCHAR primary key in place of INT64, get/delete by ids fail or silently do nothing.
+    """
+    from pymilvus.client.cache import GlobalCache
+
+    handler = getattr(client, "_handler", None)
+    endpoint = getattr(handler, "server_address", None)
+    if endpoint is None:
+        return
+    for db in {database, "", "default"}:
+        GlobalCache.schema.invalidate(endpoint, db, collection)
+
+
+def lite_is_locked(db_path: str) -> bool:
+    """True when another process holds the Milvus Lite data directory's LOCK.
+
+    milvus-lite 3.2.2 reports a locked directory only as "Open local milvus failed", with the real
+    cause (DataDirLockedError) on stderr. Probe the advisory lock ourselves to say so plainly.
+    """
+    lock_path = os.path.join(db_path, "LOCK")
+    if not os.path.exists(lock_path):
+        return False
+    import fcntl
+
+    fd = os.open(lock_path, os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    else:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return False
+    finally:
+        with contextlib.suppress(OSError):
+            os.close(fd)

@@ -1,0 +1,43 @@
+"""Secrets never reach a log line or an agent: tokens and `user:password@` are masked."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]+@")
+_MASK = "***"
+_secrets: set[str] = set()
+
+
+def register_secret(secret: str) -> None:
+    """Remember a secret (such as the token) so that every later `redact` masks it."""
+    if len(secret) >= 4:
+        _secrets.add(secret)
+        # A token of the form user:password also appears as its two halves.
+        for part in secret.split(":"):
+            if len(part) >= 4:
+                _secrets.add(part)
+
+
+def redact(text: str) -> str:
+    """Mask registered secrets and URI credentials in `text`."""
+    text = _USERINFO.sub(rf"\g<scheme>{_MASK}@", text)
+    for secret in sorted(_secrets, key=len, reverse=True):
+        text = text.replace(secret, _MASK)
+    return text
+
+
+class RedactingFilter(logging.Filter):
+    """Applied to the log handler, so that no record (ours or a library's) leaks a secret."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if record.exc_info and record.exc_info[1] is not None:
+            # Tracebacks are formatted later; fold them into the redacted message now.
+            message = message + "\n" + logging.Formatter().formatException(record.exc_info)
+            record.exc_info = None
+            record.exc_text = None
+        record.msg = redact(message)
+        record.args = None
+        return True

@@ -1,0 +1,114 @@
+"""The client pool: one `AsyncMilvusClient` per database, created lazily and off the event loop.
+
+pymilvus is imported here, on first use, never at start: `initialize` and `tools/list` answer before
+it (or Milvus Lite) has loaded. Constructing a client for a Milvus Lite path opens the database
+synchronously (tens of seconds of WAL replay after an unclean stop), so construction runs in a
+worker thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+from mcp.server.mcpserver.exceptions import ToolError
+
+from mcp_server_milvus import compat, errors
+from mcp_server_milvus.config import Settings
+from mcp_server_milvus.logs import quiet_pymilvus
+from mcp_server_milvus.redact import redact
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Session:
+    """A connected client for one database of the configured Milvus."""
+
+    client: Any  # pymilvus.AsyncMilvusClient, typed loosely so pymilvus stays off the start path
+    database: str
+    endpoint: str
+    """The identity of the Milvus behind this client, shared by every database of one endpoint."""
+
+    def key(self, collection: str) -> tuple[str, str, str]:
+        return (self.endpoint, self.database, collection)
+
+    async def load_state(self, collection: str, timeout: float) -> str:
+        """'Loaded', 'NotLoad' or 'Loading'."""
+        state = (await self.client.get_load_state(collection, timeout=timeout)).get("state")
+        return getattr(state, "name", str(state))
+
+    async def row_count(self, collection: str, timeout: float) -> int:
+        stats = await self.client.get_collection_stats(collection, timeout=timeout)
+        return int(stats.get("row_count", 0))
+
+
+class Sessions:
+    """The pool. Keyed by database: uri and token are fixed for the life of the server."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.endpoint = redact(settings.uri)
+        self._sessions: dict[str, Session] = {}
+        self._lock = anyio.Lock()
+
+    async def get(self, database: str) -> Session:
+        session = self._sessions.get(database)
+        if session is not None:
+            return session
+        async with self._lock:
+            session = self._sessions.get(database)
+            if session is None:
+                client = await anyio.to_thread.run_sync(self._new_client, database)
+                session = self._sessions[database] = Session(client, database, self.endpoint)
+            return session
+
+    def _new_client(self, database: str) -> Any:
+        from pymilvus import AsyncMilvusClient
+
+        quiet_pymilvus()
+        uri = self.settings.uri
+        if self.settings.is_lite:
+            os.makedirs(os.path.dirname(uri), exist_ok=True)
+            logger.info("Opening Milvus Lite database %s", uri)
+        try:
+            return AsyncMilvusClient(
+                uri=uri, token=self.settings.token_value, db_name=database, timeout=self.settings.timeout
+            )
+        except Exception as exc:
+            if self.settings.is_lite and compat.lite_is_locked(uri):
+                raise errors.lite_locked(uri) from None
+            if self.settings.is_lite:
+                raise ToolError(
+                    f"Could not open the Milvus Lite database {uri}: {errors.milvus_message(exc)}. "
+                    "Check the path is writable, or pass --uri with another .db file."
+                ) from None
+            raise errors.unreachable(uri, exc) from None
+
+    async def discard(self, database: str) -> None:
+        """Forget a client after a connection failure, so that the next call builds a new one."""
+        session = self._sessions.pop(database, None)
+        if session is not None:
+            await _close_quietly(session.client)
+
+    async def close(self) -> None:
+        """Close every client, then stop Milvus Lite so that its log reaches the disk."""
+        sessions, self._sessions = list(self._sessions.values()), {}
+        for session in sessions:
+            await _close_quietly(session.client)
+        if self.settings.is_lite and sessions:
+            from milvus_lite.server_manager import server_manager_instance
+
+            await anyio.to_thread.run_sync(server_manager_instance.release_server, self.settings.uri)
+            logger.info("Closed Milvus Lite database %s", self.settings.uri)
+
+
+async def _close_quietly(client: Any) -> None:
+    try:
+        with anyio.move_on_after(5):
+            await client.close()
+    except Exception as exc:
+        logger.debug("Closing a Milvus client failed: %s", exc)

@@ -1,0 +1,311 @@
+"""Collections: list, describe, drop, rename, load, release, flush. (Create lives in create.py.)"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import anyio
+from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from pydantic import BaseModel, Field
+
+from mcp_server_milvus.arguments import CollectionName, Confirm, Database
+from mcp_server_milvus.models import VectorFieldOut, vector_fields_out
+from mcp_server_milvus.results import clean, fit
+from mcp_server_milvus.runtime import Runtime
+from mcp_server_milvus.schema_cache import CollectionInfo, FieldInfo
+from mcp_server_milvus.sessions import Session
+from mcp_server_milvus.tools import create, tool
+
+
+class CollectionSummary(BaseModel):
+    name: str
+    row_count: int | None = None
+    load_state: str | None = None
+
+
+class CollectionList(BaseModel):
+    database: str
+    collections: list[CollectionSummary]
+    total: int
+    truncated: bool = False
+    hint: str | None = None
+
+
+class FieldOut(BaseModel):
+    """A field as an agent needs it; flags that are off are left out to save context."""
+
+    name: str
+    type: str
+    is_primary: bool | None = None
+    auto_id: bool | None = None
+    dim: int | None = None
+    max_length: int | None = None
+    element_type: str | None = None
+    max_capacity: int | None = None
+    nullable: bool | None = None
+    default_value: Any = None
+    is_partition_key: bool | None = None
+    enable_analyzer: bool | None = None
+    is_function_output: bool | None = None
+    description: str | None = None
+
+    @classmethod
+    def of(cls, f: FieldInfo) -> FieldOut:
+        return cls(
+            name=f.name,
+            type=f.type,
+            is_primary=f.is_primary or None,
+            auto_id=f.auto_id or None,
+            dim=f.dim,
+            max_length=f.max_length,
+            element_type=f.element_type,
+            max_capacity=f.max_capacity,
+            nullable=f.nullable or None,
+            default_value=clean(f.default_value),
+            is_partition_key=f.is_partition_key or None,
+            enable_analyzer=f.enable_analyzer or None,
+            is_function_output=f.is_function_output or None,
+            description=f.description or None,
+        )
+
+
+class IndexOut(BaseModel):
+    index_name: str
+    field_name: str
+    index_type: str
+    metric_type: str | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class PrimaryKeyOut(BaseModel):
+    name: str
+    type: str
+    auto_id: bool
+
+
+class CollectionDescription(BaseModel):
+    name: str
+    database: str
+    description: str | None = None
+    primary_key: PrimaryKeyOut
+    vector_fields: list[VectorFieldOut]
+    fields: list[FieldOut]
+    functions: list[dict[str, Any]] | None = None
+    indexes: list[IndexOut]
+    partitions: list[str]
+    load_state: str
+    row_count: int
+    enable_dynamic_field: bool
+    consistency_level: str | None = None
+    properties: dict[str, Any] | None = None
+    flush_pending: bool | None = Field(
+        None, description="True when rows await a flush to be indexed; absent when the backend does not tell."
+    )
+
+
+class Dropped(BaseModel):
+    dropped: str
+    database: str
+
+
+class Renamed(BaseModel):
+    old_name: str
+    new_name: str
+    database: str
+    load_state: str
+
+
+class LoadStateOut(BaseModel):
+    collection_name: str
+    database: str
+    load_state: str
+
+
+class Flushed(BaseModel):
+    collection_name: str
+    database: str
+    row_count: int
+
+
+def register(server: MCPServer[Any], rt: Runtime) -> None:
+    t = rt.timeout
+    budget = rt.settings.max_result_bytes
+
+    @tool(server, title="List collections", read_only=True)
+    async def milvus_list_collections(database: Database = None) -> CollectionList:
+        """List the collections of a database with their row counts and load states."""
+
+        async def op(session: Session) -> CollectionList:
+            names = sorted(await session.client.list_collections(timeout=t))
+            summaries: dict[str, CollectionSummary] = {}
+            limiter = anyio.CapacityLimiter(8)
+
+            async def summarize(name: str) -> None:
+                async with limiter:
+                    try:
+                        summaries[name] = CollectionSummary(
+                            name=name,
+                            row_count=await session.row_count(name, t),
+                            load_state=await session.load_state(name, t),
+                        )
+                    except Exception:  # dropped meanwhile, or stats unavailable: still list it
+                        summaries[name] = CollectionSummary(name=name)
+
+            async with anyio.create_task_group() as tg:
+                for name in names[:500]:
+                    tg.start_soon(summarize, name)
+            listed = [summaries.get(n, CollectionSummary(name=n)) for n in names]
+
+            def build(n: int) -> CollectionList:
+                cut = n < len(listed)
+                return CollectionList(
+                    database=session.database,
+                    collections=listed[:n],
+                    total=len(listed),
+                    truncated=cut,
+                    hint="Result cut to fit the context budget; describe a collection by name." if cut else None,
+                )
+
+            return fit(build, listed, budget)[0]  # type: ignore[return-value]
+
+        return await rt.run(database, "list collections", op)
+
+    @tool(server, title="Describe a collection", read_only=True)
+    async def milvus_describe_collection(
+        collection_name: CollectionName, database: Database = None
+    ) -> CollectionDescription:
+        """Describe a collection: fields, primary key, vector fields (dim, metric, index), functions,
+        indexes, partitions, load state, row count, description and properties."""
+
+        async def op(session: Session) -> CollectionDescription:
+            rt.forget(session, collection_name)  # describe always shows the live schema
+            info, _ = await rt.schema(session, collection_name)
+            partitions = await session.client.list_partitions(collection_name, timeout=t)
+            pending = [i.pending_rows for i in info.indexes if i.pending_rows is not None]
+            return CollectionDescription(
+                name=info.name,
+                database=info.database,
+                description=info.description or None,
+                primary_key=PrimaryKeyOut(name=info.primary.name, type=info.primary.type, auto_id=info.primary.auto_id),
+                vector_fields=vector_fields_out(info),
+                fields=[FieldOut.of(f) for f in info.fields],
+                functions=list(info.functions) or None,
+                indexes=[
+                    IndexOut(
+                        index_name=i.index_name,
+                        field_name=i.field_name,
+                        index_type=i.index_type,
+                        metric_type=i.metric_type,
+                        params=clean(i.params),
+                    )
+                    for i in info.indexes
+                ],
+                partitions=list(partitions),
+                load_state=await session.load_state(collection_name, t),
+                row_count=await session.row_count(collection_name, t),
+                enable_dynamic_field=info.enable_dynamic_field,
+                consistency_level=info.consistency_level,
+                properties=clean(info.properties) or None,
+                flush_pending=(any(p > 0 for p in pending) if pending and not rt.settings.is_lite else None),
+            )
+
+        return await rt.run(database, "describe the collection", op)
+
+    create.register(server, rt)
+
+    @tool(server, title="Drop a collection", destructive=True, idempotent=False)
+    async def milvus_drop_collection(
+        collection_name: CollectionName, confirm_name: Confirm, database: Database = None
+    ) -> Dropped:
+        """Drop a collection and all its data, for good. `confirm_name` must repeat `collection_name`."""
+        if confirm_name != collection_name:
+            raise ToolError(
+                f"confirm_name {confirm_name!r} does not match collection_name {collection_name!r}; "
+                "repeat the exact name to confirm the drop."
+            )
+
+        async def op(session: Session, info: CollectionInfo) -> Dropped:
+            await session.client.drop_collection(collection_name, timeout=t)
+            rt.forget(session, collection_name)
+            rt.released.discard((session.database, collection_name))
+            return Dropped(dropped=collection_name, database=session.database)
+
+        return await rt.on_collection(database, collection_name, "drop the collection", op)
+
+    @tool(server, title="Rename a collection")
+    async def milvus_rename_collection(
+        collection_name: CollectionName,
+        new_name: Annotated[str, Field(min_length=1, max_length=255, description="The new name.")],
+        database: Database = None,
+    ) -> Renamed:
+        """Rename a collection. It stays loaded if it was loaded."""
+
+        async def op(session: Session, info: CollectionInfo) -> Renamed:
+            existing = await session.client.list_collections(timeout=t)
+            if new_name in existing:
+                raise ToolError(f"A collection named '{new_name}' already exists; choose another new_name.")
+            was = await session.load_state(collection_name, t)
+            await session.client.rename_collection(collection_name, new_name, timeout=t)
+            rt.forget(session, collection_name)
+            rt.forget(session, new_name)
+            if (session.database, collection_name) in rt.released:
+                rt.released.discard((session.database, collection_name))
+                rt.released.add((session.database, new_name))
+            if was == "Loaded":  # Milvus Lite leaves a renamed collection released
+                await session.client.load_collection(new_name, timeout=t)
+            return Renamed(
+                old_name=collection_name,
+                new_name=new_name,
+                database=session.database,
+                load_state=await session.load_state(new_name, t),
+            )
+
+        return await rt.on_collection(database, collection_name, "rename the collection", op)
+
+    @tool(server, title="Load a collection", idempotent=True)
+    async def milvus_load_collection(collection_name: CollectionName, database: Database = None) -> LoadStateOut:
+        """Load a collection into memory so it can be searched and queried. Reads load a collection on
+        demand unless it was released with milvus_release_collection."""
+
+        async def op(session: Session, info: CollectionInfo) -> LoadStateOut:
+            rt.released.discard((session.database, collection_name))
+            await rt.ensure_loaded(session, info, force=True)
+            return LoadStateOut(
+                collection_name=collection_name,
+                database=session.database,
+                load_state=await session.load_state(collection_name, t),
+            )
+
+        return await rt.on_collection(database, collection_name, "load the collection", op)
+
+    @tool(server, title="Release a collection", idempotent=True)
+    async def milvus_release_collection(collection_name: CollectionName, database: Database = None) -> LoadStateOut:
+        """Release a collection from memory. Searches and queries then fail until milvus_load_collection."""
+
+        async def op(session: Session, info: CollectionInfo) -> LoadStateOut:
+            await session.client.release_collection(collection_name, timeout=t)
+            rt.released.add((session.database, collection_name))
+            rt.cache.set_loaded(session.key(collection_name), False)
+            return LoadStateOut(
+                collection_name=collection_name,
+                database=session.database,
+                load_state=await session.load_state(collection_name, t),
+            )
+
+        return await rt.on_collection(database, collection_name, "release the collection", op)
+
+    @tool(server, title="Flush a collection", idempotent=True)
+    async def milvus_flush(collection_name: CollectionName, database: Database = None) -> Flushed:
+        """Seal a collection's recent writes into indexed segments. Searches on unflushed data are far
+        slower on Milvus Lite: flush after a large insert."""
+
+        async def op(session: Session, info: CollectionInfo) -> Flushed:
+            await session.client.flush(collection_name, timeout=t)
+            return Flushed(
+                collection_name=collection_name,
+                database=session.database,
+                row_count=await session.row_count(collection_name, t),
+            )
+
+        return await rt.on_collection(database, collection_name, "flush the collection", op)

@@ -1,0 +1,293 @@
+"""milvus_create_collection: create, index and load in one call, from a quick setup or a full schema."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from pydantic import BaseModel, BeforeValidator, Field
+
+from mcp_server_milvus import compat, errors
+from mcp_server_milvus.arguments import CollectionName, Database
+from mcp_server_milvus.models import VectorFieldOut, vector_fields_out
+from mcp_server_milvus.runtime import Runtime
+from mcp_server_milvus.sessions import Session
+from mcp_server_milvus.tools import tool
+
+
+def _upper(value: Any) -> Any:
+    return value.upper() if isinstance(value, str) else value
+
+
+ScalarType = Literal["BOOL", "INT8", "INT16", "INT32", "INT64", "FLOAT", "DOUBLE", "VARCHAR", "JSON", "ARRAY"]
+VectorType = Literal["FLOAT_VECTOR", "SPARSE_FLOAT_VECTOR", "BINARY_VECTOR", "FLOAT16_VECTOR", "BFLOAT16_VECTOR"]
+TypeName = Annotated[ScalarType | VectorType, BeforeValidator(_upper)]
+ElementType = Annotated[
+    Literal["BOOL", "INT8", "INT16", "INT32", "INT64", "FLOAT", "DOUBLE", "VARCHAR"], BeforeValidator(_upper)
+]
+MetricType = Annotated[
+    Literal["COSINE", "L2", "IP", "BM25", "HAMMING", "JACCARD"],
+    BeforeValidator(_upper),
+    Field(description="Similarity metric."),
+]
+
+LITE_UNSUPPORTED = {"BINARY_VECTOR", "FLOAT16_VECTOR", "BFLOAT16_VECTOR"}
+DEFAULT_VARCHAR_LENGTH = 512
+
+
+class FieldSpec(BaseModel):
+    """One field of a full schema."""
+
+    name: str = Field(min_length=1)
+    type: TypeName = Field(description="DataType name, e.g. 'INT64', 'VARCHAR', 'FLOAT_VECTOR'.")
+    is_primary: bool = False
+    auto_id: bool = False
+    dim: int | None = Field(None, ge=1, le=32768, description="Dimension, for dense vector fields.")
+    max_length: int | None = Field(None, ge=1, le=65535, description="For VARCHAR; defaults to 512.")
+    element_type: ElementType | None = Field(None, description="For ARRAY fields.")
+    max_capacity: int | None = Field(None, ge=1, le=4096, description="For ARRAY fields.")
+    nullable: bool = False
+    default_value: Any = None
+    enable_analyzer: bool = Field(False, description="For VARCHAR fields that feed a BM25 function.")
+    is_partition_key: bool = False
+    description: str = ""
+
+
+class IndexSpec(BaseModel):
+    field_name: str
+    index_type: Annotated[str, BeforeValidator(_upper)] = "AUTOINDEX"
+    metric_type: MetricType | None = None
+    params: dict[str, Any] = Field(default_factory=dict, description="e.g. {'M': 16, 'efConstruction': 200}")
+
+
+class FunctionSpec(BaseModel):
+    name: str
+    type: Annotated[Literal["BM25"], BeforeValidator(_upper)] = "BM25"
+    input_field_names: list[str] = Field(min_length=1)
+    output_field_names: list[str] = Field(min_length=1)
+
+
+class CreatedCollection(BaseModel):
+    collection_name: str
+    database: str
+    primary_key: str
+    vector_fields: list[VectorFieldOut]
+    load_state: str
+
+
+def _check_fields(fields: list[FieldSpec], functions: list[FunctionSpec], lite: bool) -> None:
+    """Reject a schema Milvus would reject, saying how to fix it, before anything is created."""
+    names = [f.name for f in fields]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise ToolError(f"Field names must be unique; repeated: {errors.names(duplicates)}.")
+    primaries = [f for f in fields if f.is_primary]
+    if len(primaries) != 1:
+        raise ToolError(
+            f"A schema needs exactly one primary key field (found {len(primaries)}); set is_primary: true on "
+            "one INT64 or VARCHAR field."
+        )
+    if primaries[0].type not in {"INT64", "VARCHAR"}:
+        raise ToolError(f"Primary key '{primaries[0].name}' must be INT64 or VARCHAR, not {primaries[0].type}.")
+    outputs = {n for fn in functions for n in fn.output_field_names}
+    if not any(f.type.endswith("_VECTOR") for f in fields):
+        raise ToolError(
+            "A schema needs at least one vector field, e.g. {name: 'vector', type: 'FLOAT_VECTOR', dim: 768}."
+        )
+    for f in fields:
+        if lite and f.type in LITE_UNSUPPORTED:
+            raise ToolError(
+                f"Field '{f.name}': Milvus Lite does not support {f.type}; use FLOAT_VECTOR, or a Milvus server."
+            )
+        if f.type.endswith("_VECTOR") and f.type != "SPARSE_FLOAT_VECTOR" and f.dim is None:
+            raise ToolError(
+                f"Vector field '{f.name}' needs dim, e.g. {{name: '{f.name}', type: '{f.type}', dim: 768}}."
+            )
+        if f.type == "ARRAY" and (f.element_type is None or f.max_capacity is None):
+            raise ToolError(f"ARRAY field '{f.name}' needs element_type (e.g. 'VARCHAR') and max_capacity (e.g. 100).")
+        if f.type == "SPARSE_FLOAT_VECTOR" and f.name not in outputs and f.dim is not None:
+            raise ToolError(f"Sparse vector field '{f.name}' takes no dim; remove it.")
+    for fn in functions:
+        for name in fn.input_field_names + fn.output_field_names:
+            if name not in names:
+                raise ToolError(
+                    f"Function '{fn.name}' names field '{name}', which is not in fields.{errors.did_you_mean(name, names)}"
+                )
+        for name in fn.input_field_names:
+            spec = next(f for f in fields if f.name == name)
+            if spec.type != "VARCHAR" or not spec.enable_analyzer:
+                raise ToolError(f"BM25 input field '{name}' must be VARCHAR with enable_analyzer: true.")
+        for name in fn.output_field_names:
+            if next(f for f in fields if f.name == name).type != "SPARSE_FLOAT_VECTOR":
+                raise ToolError(f"BM25 output field '{name}' must be SPARSE_FLOAT_VECTOR.")
+
+
+def _indexes(
+    fields: list[FieldSpec], indexes: list[IndexSpec], functions: list[FunctionSpec], default_metric: str
+) -> list[IndexSpec]:
+    """The given indexes, plus AUTOINDEX for each vector field that has none."""
+    by_name = {f.name: f for f in fields}
+    bm25_outputs = {n for fn in functions for n in fn.output_field_names}
+    for index in indexes:
+        if index.field_name not in by_name:
+            raise ToolError(
+                f"Index on unknown field '{index.field_name}'.{errors.did_you_mean(index.field_name, by_name)} "
+                f"Fields: {errors.names(by_name)}."
+            )
+    indexed = {i.field_name for i in indexes}
+    result = []
+    for index in indexes:
+        f = by_name[index.field_name]
+        if index.metric_type is None and f.type.endswith("_VECTOR"):
+            metric = "BM25" if f.name in bm25_outputs else "IP" if f.type == "SPARSE_FLOAT_VECTOR" else default_metric
+            index = index.model_copy(update={"metric_type": metric})
+        result.append(index)
+    for f in fields:
+        if not f.type.endswith("_VECTOR") or f.name in indexed:
+            continue
+        if f.type == "SPARSE_FLOAT_VECTOR":
+            metric = "BM25" if f.name in bm25_outputs else "IP"
+            result.append(IndexSpec(field_name=f.name, index_type="SPARSE_INVERTED_INDEX", metric_type=metric))
+        else:
+            result.append(IndexSpec(field_name=f.name, index_type="AUTOINDEX", metric_type=default_metric))
+    return result
+
+
+def _schema(
+    fields: list[FieldSpec], functions: list[FunctionSpec], enable_dynamic_field: bool, description: str
+) -> Any:
+    from pymilvus import CollectionSchema, DataType, FieldSchema, Function, FunctionType
+
+    built = []
+    for f in fields:
+        kwargs: dict[str, Any] = {"is_primary": f.is_primary, "description": f.description}
+        if f.is_primary:
+            kwargs["auto_id"] = f.auto_id
+        if f.dim is not None and f.type != "SPARSE_FLOAT_VECTOR":
+            kwargs["dim"] = f.dim
+        if f.type == "VARCHAR" or f.element_type == "VARCHAR":
+            kwargs["max_length"] = f.max_length or DEFAULT_VARCHAR_LENGTH
+        if f.type == "ARRAY":
+            kwargs["element_type"] = DataType[f.element_type or "INT64"]
+            kwargs["max_capacity"] = f.max_capacity
+        if f.nullable:
+            kwargs["nullable"] = True
+        if f.default_value is not None:
+            kwargs["default_value"] = f.default_value
+        if f.enable_analyzer:
+            kwargs["enable_analyzer"] = True
+        if f.is_partition_key:
+            kwargs["is_partition_key"] = True
+        built.append(FieldSchema(f.name, DataType[f.type], **kwargs))
+    schema = CollectionSchema(built, description=description, enable_dynamic_field=enable_dynamic_field)
+    for fn in functions:
+        schema.add_function(
+            Function(
+                name=fn.name,
+                function_type=FunctionType.BM25,
+                input_field_names=fn.input_field_names,
+                output_field_names=fn.output_field_names,
+            )
+        )
+    return schema
+
+
+def register(server: MCPServer[Any], rt: Runtime) -> None:
+    t = rt.timeout
+
+    @tool(server, title="Create a collection", destructive=False)
+    async def milvus_create_collection(
+        collection_name: CollectionName,
+        dimension: Annotated[
+            int | None, Field(ge=1, le=32768, description="Quick setup: the vector dimension, e.g. 768.")
+        ] = None,
+        metric_type: MetricType = "COSINE",
+        id_type: Annotated[Literal["int", "string"], Field(description="Quick setup: primary key type.")] = "int",
+        primary_field_name: str = "id",
+        vector_field_name: str = "vector",
+        auto_id: Annotated[bool, Field(description="Quick setup: let Milvus assign INT64 ids.")] = False,
+        max_length: Annotated[
+            int | None,
+            Field(ge=1, le=65535, description="Quick setup: max length of string ids (default 512)."),
+        ] = None,
+        enable_dynamic_field: Annotated[
+            bool, Field(description="Accept fields not in the schema (stored as dynamic keys).")
+        ] = True,
+        description: str = "",
+        fields: Annotated[
+            list[FieldSpec] | None,
+            Field(description="Full schema instead of quick setup: every field, exactly one with is_primary."),
+        ] = None,
+        indexes: Annotated[
+            list[IndexSpec] | None,
+            Field(description="Full schema: indexes; a vector field with none gets AUTOINDEX with metric_type."),
+        ] = None,
+        functions: Annotated[
+            list[FunctionSpec] | None,
+            Field(description="Full schema: BM25 functions (VARCHAR with enable_analyzer → SPARSE_FLOAT_VECTOR)."),
+        ] = None,
+        database: Database = None,
+    ) -> CreatedCollection:
+        """Create a collection, index its vector fields and load it, in one call.
+
+        Quick setup: {"collection_name": "docs", "dimension": 768} gives an INT64 `id`, a FLOAT_VECTOR
+        `vector` with an AUTOINDEX (COSINE), and dynamic fields for everything else. For a full schema pass
+        `fields` (and optionally `indexes`, `functions`) instead of `dimension`.
+        """
+        if (dimension is None) == (fields is None):
+            raise ToolError(
+                "Give either dimension (quick setup, e.g. dimension: 768) or fields (full schema), not "
+                + ("both." if fields is not None else "neither.")
+            )
+        functions = functions or []
+        if fields is None:
+            if auto_id and id_type == "string":
+                raise ToolError("auto_id needs id_type 'int': Milvus generates only INT64 ids.")
+            fields = [
+                FieldSpec(
+                    name=primary_field_name,
+                    type="INT64" if id_type == "int" else "VARCHAR",
+                    is_primary=True,
+                    auto_id=auto_id,
+                    max_length=max_length if id_type == "string" else None,
+                ),
+                FieldSpec(name=vector_field_name, type="FLOAT_VECTOR", dim=dimension),
+            ]
+        _check_fields(fields, functions, rt.settings.is_lite)
+        index_specs = _indexes(fields, indexes or [], functions, metric_type)
+
+        async def op(session: Session) -> CreatedCollection:
+            client = session.client
+            schema = _schema(fields, functions, enable_dynamic_field, description)  # pymilvus is loaded by now
+            if await client.has_collection(collection_name, timeout=t):
+                rows = await session.row_count(collection_name, t)
+                raise ToolError(
+                    f"Collection '{collection_name}' already exists ({rows} rows). Use it as it is, or drop it "
+                    "with milvus_drop_collection first."
+                )
+            await client.create_collection(collection_name, schema=schema, timeout=t)
+            try:
+                for index in index_specs:
+                    params: dict[str, Any] = {"index_type": index.index_type, "params": index.params}
+                    if index.metric_type:
+                        params["metric_type"] = index.metric_type
+                    await compat.create_index(client, collection_name, index.field_name, params, index.field_name, t)
+                await client.load_collection(collection_name, timeout=t)
+            except BaseException:
+                # Leave nothing half-made behind: the collection was ours, created a moment ago.
+                await client.drop_collection(collection_name, timeout=t)
+                raise
+            finally:
+                rt.forget(session, collection_name)
+            rt.released.discard((session.database, collection_name))
+            info, _ = await rt.schema(session, collection_name)
+            return CreatedCollection(
+                collection_name=collection_name,
+                database=session.database,
+                primary_key=info.primary.name,
+                vector_fields=vector_fields_out(info),
+                load_state=await session.load_state(collection_name, t),
+            )
+
+        return await rt.run(database, "create the collection", op)

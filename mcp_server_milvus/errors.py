@@ -38,7 +38,7 @@ class SchemaMismatch(ToolError):
 def closest(name: str, candidates: Iterable[str]) -> list[str]:
     """Up to three candidates close to `name`, best first (a case-only difference counts)."""
     candidates = list(candidates)
-    close = difflib.get_close_matches(name, candidates, n=3, cutoff=0.6)
+    close = difflib.get_close_matches(name, candidates, n=3, cutoff=0.7)
     if not close:
         lowered = {c.lower(): c for c in candidates}
         if name.lower() in lowered:
@@ -133,6 +133,14 @@ _FILTER_ERROR_WORDS = re.compile(r"pars|express|token|column \d+|expr|filter|syn
 
 def is_filter_error(exc: BaseException) -> bool:
     return bool(_FILTER_ERROR_WORDS.search(milvus_message(exc)))
+
+
+def is_backend_error(exc: BaseException) -> bool:
+    """A failure reported by Milvus, pymilvus or gRPC, as opposed to a defect in this server."""
+    if isinstance(exc, TimeoutError | ConnectionError):
+        return True
+    module = type(exc).__module__
+    return milvus_code(exc) is not None or grpc_status(exc) is not None or module.startswith(("pymilvus", "grpc"))
 
 
 def is_timeout(exc: BaseException) -> bool:

@@ -136,6 +136,8 @@ class Runtime:
         except ToolError:
             raise
         except Exception as exc:
+            if not errors.is_backend_error(exc):
+                raise  # a defect of ours: the SDK logs its traceback, and the agent is not misled
             if errors.is_timeout(exc):
                 raise errors.timed_out(self.timeout) from None
             if errors.is_connection_failure(exc):

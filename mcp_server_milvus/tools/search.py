@@ -235,7 +235,7 @@ def register(server: MCPServer[Any], rt: Runtime) -> None:
                 entity = clean_row(dict(raw.get("entity") or {}), hidden | {info.primary.name})
                 hits.append(
                     Hit(
-                        id=clean(raw.get("id")),
+                        id=clean(raw.get(info.primary.name)),
                         score=score(metric, distance),
                         distance=distance,
                         entity=entity,

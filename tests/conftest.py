@@ -1,0 +1,77 @@
+"""Fixtures: a fresh Milvus Lite database per test, reached through a real in-memory MCP client."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp import Client
+
+from mcp_server_milvus.config import Settings
+from mcp_server_milvus.server import MilvusServer, build_server
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> str:
+    return str(tmp_path / "milvus.db")
+
+
+@pytest.fixture
+def settings(db_path: str) -> Settings:
+    return Settings(uri=db_path)
+
+
+@pytest.fixture
+def server(settings: Settings) -> MilvusServer:
+    return build_server(settings)
+
+
+@pytest.fixture
+async def client(server: MilvusServer) -> AsyncIterator[Client]:
+    async with Client(server, raise_exceptions=True) as c:
+        yield c
+
+
+async def ok(client: Client, tool: str, **arguments: Any) -> dict[str, Any]:
+    """Call a tool that must succeed; return its structured content."""
+    result = await client.call_tool(tool, arguments)
+    text = result.content[0].text if result.content else ""
+    assert not result.is_error, f"{tool} failed: {text}"
+    assert result.structured_content is not None
+    return result.structured_content
+
+
+async def fails(client: Client, tool: str, **arguments: Any) -> str:
+    """Call a tool that must fail as a tool error; return the agent-facing message."""
+    result = await client.call_tool(tool, arguments)
+    assert result.is_error, f"{tool} unexpectedly succeeded: {result.structured_content}"
+    text = result.content[0].text
+    assert "Traceback" not in text and "Error executing tool" not in text, text
+    return text
+
+
+def rows(n: int, dim: int = 4, start: int = 0, **extra: Any) -> list[dict[str, Any]]:
+    """n rows with distinct, non-zero vectors, ids start..start+n-1 and a title each."""
+    return [
+        {
+            "id": i,
+            "vector": [float(i + 1)] + [float((i * 7 + k) % 5 + 1) for k in range(dim - 1)],
+            "title": f"t{i}",
+            **extra,
+        }
+        for i in range(start, start + n)
+    ]
+
+
+async def make_docs(client: Client, n: int = 5, dim: int = 4, name: str = "docs", **create: Any) -> None:
+    """A quick-setup collection with n rows."""
+    await ok(client, "milvus_create_collection", collection_name=name, dimension=dim, **create)
+    if n:
+        await ok(client, "milvus_insert", collection_name=name, rows=rows(n, dim))

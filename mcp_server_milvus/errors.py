@@ -39,11 +39,12 @@ def closest(name: str, candidates: Iterable[str]) -> list[str]:
     """Up to three candidates close to `name`, best first (a case-only difference counts)."""
     candidates = list(candidates)
     close = difflib.get_close_matches(name, candidates, n=3, cutoff=0.7)
-    if not close:
-        lowered = {c.lower(): c for c in candidates}
-        if name.lower() in lowered:
-            close = [lowered[name.lower()]]
-    return close
+    lowered = name.lower()
+    for candidate in candidates:  # case-only differences and abbreviations ('vec' for 'vector')
+        c = candidate.lower()
+        if candidate not in close and (c == lowered or (len(lowered) >= 3 and c.startswith(lowered))):
+            close.append(candidate)
+    return close[:3]
 
 
 def did_you_mean(name: str, candidates: Iterable[str]) -> str:

@@ -101,7 +101,7 @@ def check_search_params(params: dict[str, Any], index: IndexInfo | None, f: Fiel
             f"search_params {errors.names(unknown)} do not apply to the {index.index_type} index on '{f.name}', "
             f"which {takes}."
         )
-    if "ef" in params and index.index_type.upper().startswith("HNSW"):
+    if "ef" in params:
         ef = params["ef"]
         if not isinstance(ef, int) or isinstance(ef, bool) or not limit <= ef <= 32768:
             raise ToolError(f"search_params.ef must be an integer from limit ({limit}) to 32768, got {ef!r}.")

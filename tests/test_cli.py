@@ -1,0 +1,89 @@
+"""The command line: settings from options and environment, secrets kept out of logs."""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from mcp_server_milvus.cli import app
+from mcp_server_milvus.config import Settings, default_uri
+from mcp_server_milvus.redact import RedactingFilter, redact, register_secret
+
+runner = CliRunner()
+
+
+def test_default_uri_follows_xdg(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_DATA_HOME", "/data/x")
+    assert default_uri() == "/data/x/mcp-server-milvus/milvus.db"
+    monkeypatch.delenv("XDG_DATA_HOME")
+    assert default_uri().endswith("/.local/share/mcp-server-milvus/milvus.db")
+
+
+def test_settings_validate_the_uri() -> None:
+    assert Settings(uri="relative.db").is_lite
+    assert Settings(uri="relative.db").uri.startswith("/")
+    assert not Settings(uri="https://example.zillizcloud.com:443").is_lite
+    with pytest.raises(ValueError, match=r"must end in '\.db'"):
+        Settings(uri="/tmp/data")
+
+
+def test_bad_option_is_one_line_on_stderr() -> None:
+    result = runner.invoke(app, ["--uri", "/tmp/nodb", "--transport", "stdio"])
+    assert result.exit_code == 2
+    assert "must end in '.db'" in result.output
+    result = runner.invoke(app, ["--transport", "carrier-pigeon"])
+    assert result.exit_code == 2 and "transport" in result.output
+
+
+def test_help_explains_options_and_env_vars() -> None:
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for word in (
+        "--uri",
+        "MILVUS_URI",
+        "--token",
+        "MILVUS_TOKEN",
+        "--db",
+        "MILVUS_DB",
+        "--transport",
+        "MILVUS_MCP_TRANSPORT",
+        "--max-result-bytes",
+        "--schema-cache-ttl",
+        "--timeout",
+        "--log-level",
+        "--stateless",
+        "--version",
+    ):
+        assert word in result.output, word
+
+
+def test_version() -> None:
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0 and result.output.startswith("mcp-server-milvus ")
+
+
+def test_redaction_masks_tokens_and_userinfo() -> None:
+    register_secret("root:Milvus-pass")
+    assert redact("http://root:Milvus-pass@host:19530") == "http://***@host:19530"
+    assert redact("token=root:Milvus-pass, again Milvus-pass") == "token=***, again ***"
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "connecting with %s", ("Milvus-pass",), None)
+    RedactingFilter().filter(record)
+    assert record.getMessage() == "connecting with ***"
+
+
+def test_import_survives_milvus_uri_holding_a_lite_path(tmp_path) -> None:
+    """pymilvus fails at import when MILVUS_URI is a Lite path; the CLI takes it out first."""
+    code = (
+        "import os, sys; from mcp_server_milvus.cli import app; "
+        "from typer.testing import CliRunner; import mcp_server_milvus.cli as cli; "
+        "seen = {}; cli.run = lambda s: seen.update(uri=s.uri, env=os.environ.get('MILVUS_URI')); "
+        "r = CliRunner().invoke(app, []); import pymilvus; print(seen['uri'], seen['env'], r.exit_code)"
+    )
+    env = {"MILVUS_URI": str(tmp_path / "x.db"), "PATH": "/usr/bin:/bin"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == [str(tmp_path / "x.db"), "None", "0"]

@@ -14,10 +14,10 @@ def register_secret(secret: str) -> None:
     """Remember a secret (such as the token) so that every later `redact` masks it."""
     if len(secret) >= 4:
         _secrets.add(secret)
-        # A token of the form user:password also appears as its two halves.
-        for part in secret.split(":"):
-            if len(part) >= 4:
-                _secrets.add(part)
+        # A token of the form user:password also leaks as its password alone; the user name is no secret.
+        _, _, password = secret.partition(":")
+        if len(password) >= 4:
+            _secrets.add(password)
 
 
 def redact(text: str) -> str:

@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from dataclasses import replace
 from typing import TypeVar
 
+import anyio
 from mcp.server.mcpserver.exceptions import ToolError
 
 from mcp_server_milvus import compat, errors
@@ -35,6 +36,7 @@ class Runtime:
         self.cache = SchemaCache(settings.schema_cache_ttl)
         self.released: set[tuple[str, str]] = set()
         """(database, collection) pairs released through this server: never loaded on demand."""
+        self._load_locks: dict[tuple[str, str, str], anyio.Lock] = {}
 
     @property
     def timeout(self) -> float:
@@ -102,6 +104,19 @@ class Runtime:
 
         return await self.cache.get(session.key(collection), fetch)
 
+    async def confirm_primary_key(self, session: Session, info: CollectionInfo) -> None:
+        """Before ids are reported as not found, refetch the schema; raise `SchemaMismatch` (one retry in
+        `on_collection`) when the primary key is no longer the one `info` has. Another program may have
+        recreated the collection with a VARCHAR key in place of an INT64 one: ids like "123" pass the
+        stale INT64 check as numeric strings and then match nothing."""
+        self.forget(session, info.name)
+        live, _ = await self.schema(session, info.name)
+        if (live.primary.name, live.primary.type) != (info.primary.name, info.primary.type):
+            raise errors.SchemaMismatch(
+                f"The primary key of '{info.name}' is now '{live.primary.name}' ({live.primary.type}); "
+                "give ids of that type."
+            )
+
     def forget(self, session: Session, collection: str) -> None:
         """Invalidate a collection after this server (or a stale-schema error) says it changed."""
         self.cache.invalidate(session.key(collection))
@@ -123,9 +138,13 @@ class Runtime:
                 f"Collection '{info.name}' cannot be loaded: vector field {errors.names(unindexed)} has no "
                 "index. Create one with milvus_create_index (index_type 'AUTOINDEX' is a good default)."
             )
-        logger.info("Loading %s.%s on demand", session.database, info.name)
-        await session.client.load_collection(info.name, timeout=self.timeout)
-        self.cache.set_loaded(session.key(info.name), True)
+        key = session.key(info.name)
+        async with self._load_locks.setdefault(key, anyio.Lock()):  # concurrent first reads load once
+            current = self.cache.peek(key)
+            if force or current is None or not current.loaded:
+                logger.info("Loading %s.%s%s", session.database, info.name, "" if force else " on demand")
+                await session.client.load_collection(info.name, timeout=self.timeout)
+                self.cache.set_loaded(key, True)
         return replace(info, loaded=True)
 
     @asynccontextmanager

@@ -116,6 +116,8 @@ class _Flight:
     done: anyio.Event = field(default_factory=anyio.Event)
     result: CollectionInfo | None = None
     error: BaseException | None = None
+    cancelled: bool = False
+    """The leader's caller was cancelled: waiters fetch again rather than inherit its cancellation."""
 
 
 class SchemaCache:
@@ -127,30 +129,40 @@ class SchemaCache:
         """How many times a schema was fetched from Milvus: the cost the cache exists to save."""
         self._entries: dict[CacheKey, CollectionInfo] = {}
         self._flights: dict[CacheKey, _Flight] = {}
+        self._epoch = 0
+        """Bumped by every invalidation, so a fetch that overlapped one is not stored."""
 
     async def get(self, key: CacheKey, fetch: Fetcher) -> tuple[CollectionInfo, bool]:
         """Return (info, fresh): `fresh` is true when this call's answer came straight from Milvus."""
-        cached = self._entries.get(key)
-        if cached is not None and time.monotonic() - cached.fetched_at < self.ttl:
-            return cached, False
-        flight = self._flights.get(key)
-        if flight is not None:
+        while True:
+            cached = self._entries.get(key)
+            if cached is not None and time.monotonic() - cached.fetched_at < self.ttl:
+                return cached, False
+            flight = self._flights.get(key)
+            if flight is None:
+                break
             await flight.done.wait()
+            if flight.cancelled:
+                continue  # the leader's caller was cancelled, not this one: fetch again
             if flight.error is not None:
                 raise flight.error
             assert flight.result is not None
             return flight.result, True
         flight = self._flights[key] = _Flight()
+        epoch = self._epoch
         try:
             self.fetches += 1
             info = await fetch()
+        except anyio.get_cancelled_exc_class():
+            flight.cancelled = True
+            raise
         except BaseException as exc:
             flight.error = exc
             self._entries.pop(key, None)
             raise
         else:
             flight.result = info
-            if self.ttl > 0:
+            if self.ttl > 0 and epoch == self._epoch:
                 self._entries[key] = info
             return info, True
         finally:
@@ -158,11 +170,17 @@ class SchemaCache:
             flight.done.set()
 
     def invalidate(self, key: CacheKey) -> None:
+        self._epoch += 1
         self._entries.pop(key, None)
 
     def invalidate_database(self, endpoint: str, database: str) -> None:
+        self._epoch += 1
         for key in [k for k in self._entries if k[:2] == (endpoint, database)]:
             del self._entries[key]
+
+    def peek(self, key: CacheKey) -> CollectionInfo | None:
+        """The cached entry, fresh or not, without fetching."""
+        return self._entries.get(key)
 
     def set_loaded(self, key: CacheKey, loaded: bool) -> None:
         """Record a load or release this server made, without a refetch."""

@@ -157,6 +157,8 @@ def register(server: MCPServer[Any], rt: Runtime) -> None:
                 )
                 existing = [row[info.primary.name] for row in found]
                 missing = [k for k in wanted if k not in set(existing)]
+                if missing:
+                    await rt.confirm_primary_key(session, info)
                 if existing:
                     await client.delete(info.name, ids=existing, timeout=t)
                 return Deleted(delete_count=len(existing), not_found=clean(missing[:100]) or None)

@@ -69,12 +69,15 @@ def register(server: MCPServer[Any], rt: Runtime) -> None:
         async def op(session: Session, info: CollectionInfo) -> QueryResult:
             fields, hidden = validation.output_fields(output_fields, info)
             parts = []
-            if ids is not None:
-                parts.append(validation.pk_filter(info, validation.primary_keys(ids, info)))
+            wanted = None if ids is None else validation.primary_keys(ids, info)
+            if wanted is not None:
+                parts.append(validation.pk_filter(info, wanted))
             if filter:
                 parts.append(f"({filter})" if parts else filter)
             expr = " and ".join(parts)
             found = await run_query(session, info, expr, t, output_fields=fields, limit=limit, offset=offset)
+            if wanted is not None and offset == 0 and len(found) < min(len(set(wanted)), limit):
+                await rt.confirm_primary_key(session, info)
             rows = [clean_row(row, hidden) for row in found]
             warning = (validation.empty_result_warning(filter, info) if not rows else None) or (
                 validation.missing_output_warning(output_fields, info, rows)

@@ -5,13 +5,17 @@ from __future__ import annotations
 import os
 import signal
 import sys
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
+import anyio
 import typer
 from pydantic import ValidationError
 
 from mcp_server_milvus import __version__
 from mcp_server_milvus.config import Settings, default_uri
+
+if TYPE_CHECKING:
+    from mcp_server_milvus.server import MilvusServer
 
 HELP = """\
 Serve the Milvus vector database to AI agents over MCP.
@@ -147,20 +151,31 @@ def run(settings: Settings) -> None:
     try:
         if settings.transport == "stdio":
             server.run("stdio")
-        elif settings.transport == "sse":
-            server.run("sse", host=settings.host, port=settings.port)
         else:
-            server.run(
-                "streamable-http",
-                host=settings.host,
-                port=settings.port,
-                stateless_http=settings.stateless,
-            )
+            anyio.run(_serve_http, server, settings)
     except KeyboardInterrupt:
         pass
     finally:
         _close_lite(settings)
         logger.info("Stopped")
+
+
+async def _serve_http(server: MilvusServer, settings: Settings) -> None:
+    """Serve SSE or streamable HTTP with uvicorn logging through our stderr handler.
+
+    The SDK's own runner lets uvicorn configure logging, which sends the access log to stdout and past
+    the redacting filter; `log_config=None` keeps uvicorn's loggers on ours.
+    """
+    import uvicorn
+
+    if settings.transport == "sse":
+        app = server.sse_app(host=settings.host)
+    else:
+        app = server.streamable_http_app(stateless_http=settings.stateless, host=settings.host)
+    config = uvicorn.Config(
+        app, host=settings.host, port=settings.port, log_config=None, log_level=settings.log_level.lower()
+    )
+    await uvicorn.Server(config).serve()
 
 
 def _close_lite(settings: Settings) -> None:

@@ -33,10 +33,16 @@ class MilvusServer(MCPServer[Runtime]):
     def __init__(self, runtime: Runtime) -> None:
         @asynccontextmanager
         async def lifespan(_: MCPServer[Runtime]) -> AsyncIterator[Runtime]:
+            # Legacy SSE enters the lifespan once per connection: only the last one out closes Milvus.
+            self._users += 1
             try:
                 yield runtime
             finally:
-                await runtime.close()
+                self._users -= 1
+                if self._users == 0:
+                    await runtime.close()
+
+        self._users = 0
 
         super().__init__(
             "milvus",

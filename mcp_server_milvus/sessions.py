@@ -95,15 +95,19 @@ class Sessions:
             await _close_quietly(session.client)
 
     async def close(self) -> None:
-        """Close every client, then stop Milvus Lite so that its log reaches the disk."""
-        sessions, self._sessions = list(self._sessions.values()), {}
-        for session in sessions:
-            await _close_quietly(session.client)
-        if self.settings.is_lite and sessions:
-            from milvus_lite.server_manager import server_manager_instance
+        """Close every client, then stop Milvus Lite so that its log reaches the disk.
 
-            await anyio.to_thread.run_sync(server_manager_instance.release_server, self.settings.uri)
-            logger.info("Closed Milvus Lite database %s", self.settings.uri)
+        Holds the pool's lock throughout, so that a call arriving meanwhile waits and then reopens.
+        """
+        async with self._lock:
+            sessions, self._sessions = list(self._sessions.values()), {}
+            for session in sessions:
+                await _close_quietly(session.client)
+            if self.settings.is_lite and sessions:
+                from milvus_lite.server_manager import server_manager_instance
+
+                await anyio.to_thread.run_sync(server_manager_instance.release_server, self.settings.uri)
+                logger.info("Closed Milvus Lite database %s", self.settings.uri)
 
 
 async def _close_quietly(client: Any) -> None:

@@ -1,0 +1,114 @@
+"""The files in examples/: the quickstart runs, and the client configuration snippets are valid."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mcp_server_milvus import __version__
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+COMMAND = "mcp-server-milvus"
+
+
+def clean_env(tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MILVUS_", "MCP_"))}
+    env["XDG_DATA_HOME"] = str(tmp_path / "xdg")
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def load(name: str) -> dict[str, Any]:
+    return json.loads((EXAMPLES / name).read_text())
+
+
+@pytest.mark.subprocess
+@pytest.mark.parametrize("own_uri", [False, True], ids=["temp-db", "uri"])
+def test_quickstart_runs(tmp_path: Path, own_uri: bool) -> None:
+    db = tmp_path / "mine.db"
+    args = ["--uri", str(db)] if own_uri else []
+    done = subprocess.run(
+        [sys.executable, str(EXAMPLES / "quickstart.py"), *args],
+        capture_output=True,
+        text=True,
+        timeout=90,
+        env=clean_env(tmp_path),
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, f"stdout:\n{done.stdout}\nstderr:\n{done.stderr}"
+    out = done.stdout
+    assert "Connected to milvus-lite" in out
+    assert "dim 8" in out
+    # The nearest document to "find similar vectors in a database" is the one about Milvus.
+    assert "hit 1: id 1 " in out and "Milvus is a vector database" in out
+    assert "row id 3: Cosine similarity" in out
+    assert "dropped 'quickstart'" in out
+    assert out.rstrip().endswith("Done.")
+    assert "Traceback" not in done.stderr
+    if own_uri:
+        assert (db / "LOCK").exists(), "the --uri database was not used"
+        assert str(db) in out
+    assert not (tmp_path / "xdg").exists(), "the quickstart touched the default database"
+
+
+def test_every_json_example_parses() -> None:
+    files = sorted(EXAMPLES.glob("*.json"))
+    assert len(files) >= 4, files
+    for path in files:
+        try:
+            data = json.loads(path.read_text())
+        except ValueError as exc:
+            pytest.fail(f"{path.name} is not valid JSON: {exc}")
+        assert isinstance(data, dict) and data, path.name
+
+
+@pytest.mark.parametrize("name", ["claude_desktop_config.json", "cursor_mcp.json"])
+def test_mcp_servers_configs_run_the_command(name: str) -> None:
+    """Claude Desktop and Cursor: a top-level "mcpServers" with the installed command, configured by MILVUS_URI."""
+    server = load(name)["mcpServers"]["milvus"]
+    assert server["command"] == COMMAND
+    assert server.get("args", []) == []
+    assert server["env"]["MILVUS_URI"].endswith(".db")
+
+
+def test_vscode_config() -> None:
+    """VS Code's .vscode/mcp.json: a top-level "servers", each with a "type"."""
+    server = load("vscode_mcp.json")["servers"]["milvus"]
+    assert server["type"] == "stdio"
+    assert server["command"] == COMMAND
+    assert server["env"]["MILVUS_URI"].endswith(".db")
+
+
+def test_vscode_http_config() -> None:
+    server = load("vscode_mcp_http.json")["servers"]["milvus"]
+    assert server == {"type": "http", "url": "http://127.0.0.1:8000/mcp"}
+
+
+@pytest.mark.subprocess
+def test_configured_command_and_variables_exist(tmp_path: Path) -> None:
+    """The command the snippets name is installed next to this interpreter, and every environment
+    variable they set is one the CLI reads."""
+    command = Path(sys.executable).parent / COMMAND
+    assert command.exists(), f"{COMMAND} is not installed in {command.parent}"
+    done = subprocess.run(
+        [str(command), "--help"], capture_output=True, text=True, timeout=30, env=clean_env(tmp_path), cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr
+    names: set[str] = set()
+    for path in EXAMPLES.glob("*.json"):
+        config = json.loads(path.read_text())
+        for server in (config.get("mcpServers") or config.get("servers") or {}).values():
+            names.update(server.get("env", {}))
+    assert names, "no example sets an environment variable"
+    for var in names:
+        assert var in done.stdout, f"{var} is not an option's environment variable"
+    version = subprocess.run(
+        [str(command), "--version"], capture_output=True, text=True, timeout=30, env=clean_env(tmp_path)
+    )
+    assert version.stdout.strip() == f"{COMMAND} {__version__}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import sys
@@ -92,6 +93,14 @@ def serve(
     log_level: Annotated[
         str, typer.Option(envvar=_env("LOG_LEVEL"), help="DEBUG, INFO, WARNING or ERROR. Logs go to stderr.")
     ] = "INFO",
+    lite_in_process: Annotated[
+        bool,
+        typer.Option(
+            envvar=_env("LITE_IN_PROCESS"),
+            help="Run Milvus Lite inside this process instead of as its own engine process (which keeps the "
+            "server responsive under load and lets several servers share one database).",
+        ),
+    ] = False,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
     ] = False,
@@ -110,6 +119,7 @@ def serve(
         "schema_cache_ttl": schema_cache_ttl,
         "timeout": timeout,
         "log_level": log_level.upper(),
+        "lite_in_process": lite_in_process,
     }
     if uri:
         values["uri"] = uri
@@ -134,8 +144,6 @@ def run(settings: Settings) -> None:
     if settings.token_value:
         register_secret(settings.token_value)
 
-    import logging
-
     from mcp_server_milvus.server import build_server
 
     logger = logging.getLogger("mcp_server_milvus")
@@ -146,17 +154,18 @@ def run(settings: Settings) -> None:
         settings.transport,
         "" if settings.transport == "stdio" else f" on {settings.host}:{settings.port}",
     )
-    # SIGTERM ends the process the way Ctrl-C does, so the lifespan closes Milvus Lite and its log is kept.
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         if settings.transport == "stdio":
+            _exit_on_signals(server)
             server.run("stdio")
         else:
+            # uvicorn shuts down gracefully on SIGTERM, then raises it again: end as Ctrl-C does.
+            signal.signal(signal.SIGTERM, signal.default_int_handler)
             anyio.run(_serve_http, server, settings)
     except KeyboardInterrupt:
         pass
     finally:
-        _close_lite(settings)
+        _close_lite(server)
         logger.info("Stopped")
 
 
@@ -178,9 +187,30 @@ async def _serve_http(server: MilvusServer, settings: Settings) -> None:
     await uvicorn.Server(config).serve()
 
 
-def _close_lite(settings: Settings) -> None:
-    """A last resort for an interrupted lifespan: stop Milvus Lite so its write-ahead log is synced."""
-    if settings.is_lite and "milvus_lite.server_manager" in sys.modules:
+def _exit_on_signals(server: MilvusServer) -> None:
+    """Stop at once on SIGTERM, SIGINT or SIGHUP, with Milvus Lite closed first.
+
+    Unwinding is no option in stdio mode: the transport reads stdin in a worker thread that nothing
+    can interrupt, so the process would linger until the client closed the pipe.
+    """
+
+    def stop(signum: int, _frame: object) -> None:
+        logging.getLogger("mcp_server_milvus").info("Stopping on %s", signal.Signals(signum).name)
+        _close_lite(server)
+        logging.shutdown()
+        os._exit(0)
+
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, stop)
+
+
+def _close_lite(server: MilvusServer) -> None:
+    """A last resort for an interrupted lifespan: leave the engine, or stop in-process Milvus Lite so that
+    its write-ahead log is synced."""
+    engine = server.runtime.sessions.engine
+    if engine is not None:
+        engine.detach()
+    elif server.runtime.settings.is_lite and "milvus_lite.server_manager" in sys.modules:
         from milvus_lite.server_manager import server_manager_instance
 
         server_manager_instance.release_all()

@@ -40,6 +40,8 @@ class Settings(BaseModel):
     schema_cache_ttl: float = Field(default=60.0, ge=0)
     timeout: float = Field(default=30.0, gt=0)
     log_level: LogLevel = "INFO"
+    lite_in_process: bool = False
+    """Run Milvus Lite inside this process instead of as a shared engine process of its own."""
 
     @field_validator("uri")
     @classmethod

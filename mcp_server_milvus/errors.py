@@ -173,11 +173,18 @@ def unreachable(uri: str, exc: BaseException | None = None) -> ToolError:
     )
 
 
+def engine_restarted(path: str) -> ToolError:
+    return ToolError(
+        f"The Milvus Lite engine for {path} had stopped, so this call failed; a new engine is running now and "
+        "acknowledged writes are kept. Retry the call (collections are loaded again on demand)."
+    )
+
+
 def lite_locked(path: str) -> ToolError:
     return ToolError(
-        f"The Milvus Lite database {path} is locked by another process (probably another "
-        "mcp-server-milvus started by a different MCP client). Stop that process, or start this server "
-        "with --uri pointing at another .db file or at a shared Milvus server."
+        f"The Milvus Lite database {path} is locked by another process that opened it directly (a script "
+        "using pymilvus or Milvus Lite, or a server started with --lite-in-process). Stop that process, or "
+        "start this server with --uri pointing at another .db file or at a shared Milvus server."
     )
 
 

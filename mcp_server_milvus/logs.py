@@ -35,10 +35,10 @@ def quiet_pymilvus() -> None:
     pymilvus_logger.propagate = True
     logging.getLogger("pymilvus.decorators").setLevel(logging.CRITICAL)
     logging.getLogger("milvus_lite").setLevel(logging.WARNING)
-    logging.getLogger("grpc._server").addFilter(_drop_unimplemented)
+    logging.getLogger("grpc._server").addFilter(drop_unimplemented)
 
 
-def _drop_unimplemented(record: logging.LogRecord) -> bool:
+def drop_unimplemented(record: logging.LogRecord) -> bool:
     """Milvus Lite's in-process gRPC server logs a traceback for each RPC it does not implement
     (AllocTimestamp, after every create_index: see compat.create_index). Those are expected."""
     error = record.exc_info[1] if record.exc_info else None

@@ -160,6 +160,8 @@ class Runtime:
             if errors.is_timeout(exc):
                 raise errors.timed_out(self.timeout) from None
             if errors.is_connection_failure(exc):
+                if await self.sessions.recover_engine():
+                    raise errors.engine_restarted(self.settings.uri) from None
                 await self.sessions.discard(database)
                 raise errors.unreachable(self.settings.uri, exc) from None
             missing = errors.missing_database(exc)

@@ -18,6 +18,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 
 from mcp_server_milvus import compat, errors
 from mcp_server_milvus.config import Settings
+from mcp_server_milvus.lite_engine import LiteEngine
 from mcp_server_milvus.logs import quiet_pymilvus
 from mcp_server_milvus.redact import redact
 
@@ -52,6 +53,8 @@ class Sessions:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.endpoint = redact(settings.uri)
+        self.engine = LiteEngine(settings.uri) if settings.is_lite and not settings.lite_in_process else None
+        """The Milvus Lite engine process, unless Lite runs in-process or Milvus is a server."""
         self._sessions: dict[str, Session] = {}
         self._lock = anyio.Lock()
 
@@ -71,9 +74,12 @@ class Sessions:
 
         quiet_pymilvus()
         uri = self.settings.uri
+        if self.engine is not None:
+            uri = self.engine.uri if self.engine.port is not None else self.engine.attach()
+            return AsyncMilvusClient(uri=uri, db_name=database, timeout=self.settings.timeout)
         if self.settings.is_lite:
             os.makedirs(os.path.dirname(uri), exist_ok=True)
-            logger.info("Opening Milvus Lite database %s", uri)
+            logger.info("Opening Milvus Lite database %s in-process", uri)
         try:
             return AsyncMilvusClient(
                 uri=uri, token=self.settings.token_value, db_name=database, timeout=self.settings.timeout
@@ -87,6 +93,20 @@ class Sessions:
                     "Check the path is writable, or pass --uri with another .db file."
                 ) from None
             raise errors.unreachable(uri, exc) from None
+
+    async def recover_engine(self) -> bool:
+        """After a connection failure: if the Milvus Lite engine died, start a new one. True if it did."""
+        if self.engine is None or self.engine.port is None:
+            return False
+        if await anyio.to_thread.run_sync(self.engine.alive):
+            return False
+        async with self._lock:
+            sessions, self._sessions = list(self._sessions.values()), {}
+            for session in sessions:
+                await _close_quietly(session.client)
+            logger.warning("The Milvus Lite engine (pid %s) is gone; starting a new one", self.engine.pid)
+            await anyio.to_thread.run_sync(self.engine.restart)
+        return True
 
     async def discard(self, database: str) -> None:
         """Forget a client after a connection failure, so that the next call builds a new one."""
@@ -103,7 +123,15 @@ class Sessions:
             sessions, self._sessions = list(self._sessions.values()), {}
             for session in sessions:
                 await _close_quietly(session.client)
-            if self.settings.is_lite and sessions:
+            if self.engine is not None and self.engine.port is not None:
+                await anyio.to_thread.run_sync(self.engine.detach)
+                self.engine.port = None
+                logger.info(
+                    "Left Milvus Lite database %s; its engine (pid %s) closes it when its last user leaves",
+                    self.settings.uri,
+                    self.engine.pid,
+                )
+            elif self.engine is None and self.settings.is_lite and sessions:
                 from milvus_lite.server_manager import server_manager_instance
 
                 await anyio.to_thread.run_sync(server_manager_instance.release_server, self.settings.uri)

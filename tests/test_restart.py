@@ -6,6 +6,7 @@ collection released through milvus_release_collection stays released until milvu
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -19,6 +20,15 @@ from tests.conftest import fails, make_docs, ok, rows
 pytestmark = pytest.mark.anyio
 
 QUERY4 = [1.0, 2.0, 3.0, 4.0]
+
+
+async def engine_stopped(db_path: str) -> None:
+    """Wait until the Milvus Lite engine left by the previous server has closed the database, so that
+    the next server really reopens it (the engine outlives its last user by about two seconds)."""
+    state = Path(db_path + ".engine") / "state.json"
+    with anyio.fail_after(20):
+        while state.exists():
+            await anyio.sleep(0.1)
 
 
 async def load_state(client: Client, name: str = "docs") -> str:
@@ -35,6 +45,7 @@ async def test_search_after_restart_loads_on_demand(db_path: str) -> None:
         assert (await ok(client, "milvus_count", collection_name="docs"))["count"] == 10
     # Leaving the client ran the lifespan's close: Milvus Lite released the database.
 
+    await engine_stopped(db_path)
     second = build_server(settings)
     async with Client(second, raise_exceptions=True) as client:
         assert await load_state(client) == "NotLoad"
@@ -54,6 +65,7 @@ async def test_concurrent_first_searches_after_restart(db_path: str) -> None:
     async with Client(build_server(settings), raise_exceptions=True) as client:
         await make_docs(client, n=8)
 
+    await engine_stopped(db_path)
     server = build_server(settings)
     async with Client(server, raise_exceptions=True) as client:
         before = server.runtime.cache.fetches
@@ -76,15 +88,19 @@ async def test_query_and_count_after_restart_load_on_demand(db_path: str) -> Non
     async with Client(build_server(settings), raise_exceptions=True) as client:
         await make_docs(client, n=4)
 
+    await engine_stopped(db_path)
     async with Client(build_server(settings), raise_exceptions=True) as client:
         assert (await ok(client, "milvus_count", collection_name="docs"))["count"] == 4
+    await engine_stopped(db_path)
     async with Client(build_server(settings), raise_exceptions=True) as client:
         found = await ok(client, "milvus_query", collection_name="docs", filter="id >= 2")
         assert sorted(r["id"] for r in found["rows"]) == [2, 3]
+    await engine_stopped(db_path)
     async with Client(build_server(settings), raise_exceptions=True) as client:
         deleted = await ok(client, "milvus_delete", collection_name="docs", ids=[3, 99])
         assert deleted["delete_count"] == 1
         assert deleted["not_found"] == [99]
+    await engine_stopped(db_path)
     async with Client(build_server(settings), raise_exceptions=True) as client:
         assert (await ok(client, "milvus_count", collection_name="docs"))["count"] == 3
 
@@ -123,6 +139,7 @@ async def test_release_then_restart_loads_on_demand(db_path: str) -> None:
         await ok(client, "milvus_release_collection", collection_name="docs")
         await fails(client, "milvus_search", collection_name="docs", vector=QUERY4)
 
+    await engine_stopped(db_path)
     async with Client(build_server(settings), raise_exceptions=True) as client:
         hits = (await ok(client, "milvus_search", collection_name="docs", vector=QUERY4))["hits"]
         assert len(hits) == 3

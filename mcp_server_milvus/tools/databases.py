@@ -32,6 +32,10 @@ class DatabaseChanged(BaseModel):
 class ServerInfo(BaseModel):
     uri: str = Field(description="The Milvus URI, credentials masked.")
     backend: Literal["milvus-lite", "milvus-server"]
+    lite_mode: Literal["engine-process", "in-process"] | None = Field(
+        None, description="How Milvus Lite runs: its own shared engine process, or inside this server."
+    )
+    engine_pid: int | None = None
     server_version: str
     default_database: str
     mcp_server_version: str
@@ -106,6 +110,8 @@ def register(server: MCPServer[Any], rt: Runtime) -> None:
             return ServerInfo(
                 uri=redact(s.uri),
                 backend="milvus-lite" if s.is_lite or version.startswith("milvus_lite") else "milvus-server",
+                lite_mode=None if not s.is_lite else "in-process" if s.lite_in_process else "engine-process",
+                engine_pid=rt.sessions.engine.pid if rt.sessions.engine else None,
                 server_version=version,
                 default_database=s.database,
                 mcp_server_version=__version__,

@@ -1,0 +1,141 @@
+"""The Milvus Lite engine process: one data directory served over loopback gRPC until its last user leaves.
+
+Started by `lite_engine.LiteEngine` as `python -m mcp_server_milvus.lite_host`. Milvus Lite is pure
+Python; in its own process it no longer competes with the MCP server's event loop for the GIL, and
+several MCP servers (a desktop app and an IDE, say) can share one database.
+
+Users register as files named by their pid in `<run dir>/owners/`. The engine checks them twice a
+second and stops, closing the database cleanly, once none of those processes is alive: a server that
+crashes or is killed never leaves an orphaned engine behind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from mcp_server_milvus.logs import drop_unimplemented
+
+POLL_SECONDS = 0.5
+IDLE_POLLS = 4
+"""Polls without a live owner before the engine stops (2 s): a restarting server can re-attach."""
+
+
+def pid_alive(pid: int) -> bool:
+    """True while the process runs; a zombie (exited, not yet reaped by its parent) counts as gone."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True  # no procfs: trust the signal
+    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
+
+
+def live_owners(owners: Path) -> list[int]:
+    """Pids of the registered users still alive; files left by dead ones are removed."""
+    alive = []
+    for entry in owners.iterdir() if owners.is_dir() else []:
+        try:
+            pid = int(entry.name)
+        except ValueError:
+            continue
+        if pid_alive(pid):
+            alive.append(pid)
+        else:
+            entry.unlink(missing_ok=True)
+    return alive
+
+
+@contextmanager
+def run_lock(run_dir: Path) -> Iterator[None]:
+    """The advisory lock that serializes attaching users and a stopping engine."""
+    import fcntl
+
+    with open(run_dir / "lock", "a+") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def write_state(run_dir: Path, port: int) -> None:
+    tmp = run_dir / f"state.json.{os.getpid()}"
+    tmp.write_text(json.dumps({"pid": os.getpid(), "port": port, "host": "127.0.0.1"}))
+    os.replace(tmp, run_dir / "state.json")
+
+
+def remove_state(run_dir: Path) -> None:
+    state = run_dir / "state.json"
+    try:
+        if json.loads(state.read_text()).get("pid") == os.getpid():
+            state.unlink()
+    except (OSError, ValueError):
+        pass
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="mcp_server_milvus.lite_host")
+    parser.add_argument("--data-dir", required=True)
+    parser.add_argument("--run-dir", required=True)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s engine %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("grpc._server").addFilter(drop_unimplemented)
+    log = logging.getLogger("mcp_server_milvus.lite_host")
+    run_dir = Path(args.run_dir)
+
+    from milvus_lite import DataDirLockedError
+    from milvus_lite.adapter.grpc.server import start_server_in_thread
+
+    try:
+        server, db, port = start_server_in_thread(args.data_dir, host="127.0.0.1", port=0)
+    except DataDirLockedError:
+        print("LOCKED", flush=True)
+        return 3
+    except Exception as exc:
+        log.exception("Milvus Lite failed to start")
+        print(f"FAILED {' '.join(str(exc).split())}", flush=True)
+        return 1
+
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, lambda *_: stop.set())
+    write_state(run_dir, port)
+    log.info("Serving %s on 127.0.0.1:%d (pid %d)", args.data_dir, port, os.getpid())
+    print(f"READY {port}", flush=True)
+    sys.stdout.close()
+
+    idle = 0
+    while not stop.wait(POLL_SECONDS):
+        idle = 0 if live_owners(run_dir / "owners") else idle + 1
+        if idle >= IDLE_POLLS:
+            # Decide under the run-dir lock, which a user holds while it attaches: either it sees the
+            # state file and registers before we look, or it finds no state file and starts a new engine.
+            with run_lock(run_dir):
+                if not live_owners(run_dir / "owners"):
+                    remove_state(run_dir)
+                    log.info("No users left; stopping")
+                    break
+            idle = 0
+    remove_state(run_dir)
+    server.stop(grace=2).wait()
+    db.close()
+    log.info("Stopped; database closed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationError
 
@@ -26,6 +26,14 @@ Ids = Annotated[
     Field(description="Primary key values. INT64 keys may be given as numbers or numeric strings."),
 ]
 PartitionName = Annotated[str | None, Field(description="Partition to write to; defaults to '_default'.")]
+Consistency = Annotated[
+    Literal["Strong", "Bounded", "Session", "Eventually"],
+    Field(
+        description="Read consistency. Strong (default) sees every acknowledged write, this agent's own "
+        "included; Bounded or Eventually answer faster on a busy cluster but may miss the latest writes."
+    ),
+]
+DEFAULT_CONSISTENCY = "Strong"
 Confirm = Annotated[str, Field(description="Must equal the name being dropped, as a guard against mistakes.")]
 
 

@@ -17,6 +17,7 @@ import anyio
 from mcp.server.mcpserver.exceptions import ToolError
 
 from mcp_server_milvus import compat, errors
+from mcp_server_milvus.capabilities import Capabilities, from_version
 from mcp_server_milvus.config import Settings
 from mcp_server_milvus.schema_cache import CollectionInfo, SchemaCache, collection_info
 from mcp_server_milvus.sessions import Session, Sessions
@@ -37,6 +38,7 @@ class Runtime:
         self.released: set[tuple[str, str]] = set()
         """(database, collection) pairs released through this server: never loaded on demand."""
         self._load_locks: dict[tuple[str, str, str], anyio.Lock] = {}
+        self._capabilities: Capabilities | None = None
 
     @property
     def timeout(self) -> float:
@@ -81,6 +83,14 @@ class Runtime:
                 logger.info("Schema of %s.%s looked stale; refetching", db, collection)
                 self.forget(session, collection)
         raise AssertionError("unreachable")
+
+    async def capabilities(self, session: Session) -> Capabilities:
+        """What the backend supports, learned from its version on first use and kept."""
+        if self._capabilities is None:
+            version = str(await session.client.get_server_version(timeout=self.timeout))
+            self._capabilities = from_version(version)
+            logger.info("Connected to %s %s", self._capabilities.backend, version)
+        return self._capabilities
 
     async def schema(self, session: Session, collection: str) -> tuple[CollectionInfo, bool]:
         """The cached schema of `collection`, fetched on a miss; a missing collection is a ToolError."""

@@ -9,7 +9,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
 from mcp_server_milvus import errors, validation
-from mcp_server_milvus.arguments import CollectionName, Database, Filter, Ids, PartitionName
+from mcp_server_milvus.arguments import DEFAULT_CONSISTENCY, CollectionName, Database, Filter, Ids, PartitionName
 from mcp_server_milvus.results import clean, fit
 from mcp_server_milvus.runtime import Runtime
 from mcp_server_milvus.schema_cache import CollectionInfo
@@ -153,6 +153,7 @@ def register(server: MCPServer[Any], rt: Runtime) -> None:
                     info.name,
                     filter=validation.pk_filter(info, wanted),
                     output_fields=[info.primary.name],
+                    consistency_level=DEFAULT_CONSISTENCY,
                     timeout=t,
                 )
                 existing = [row[info.primary.name] for row in found]
@@ -164,7 +165,13 @@ def register(server: MCPServer[Any], rt: Runtime) -> None:
                 return Deleted(delete_count=len(existing), not_found=clean(missing[:100]) or None)
             assert filter is not None
             try:
-                counted = await client.query(info.name, filter=filter, output_fields=["count(*)"], timeout=t)
+                counted = await client.query(
+                    info.name,
+                    filter=filter,
+                    output_fields=["count(*)"],
+                    consistency_level=DEFAULT_CONSISTENCY,
+                    timeout=t,
+                )
             except Exception as exc:
                 if errors.is_filter_error(exc):
                     raise errors.bad_filter(filter, exc, info) from None

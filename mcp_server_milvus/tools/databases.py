@@ -37,6 +37,7 @@ class ServerInfo(BaseModel):
     )
     engine_pid: int | None = None
     server_version: str
+    capabilities: dict[str, bool] = Field(description="What this backend supports, from its version.")
     default_database: str
     mcp_server_version: str
     max_result_bytes: int
@@ -105,7 +106,8 @@ def register(server: MCPServer[Any], rt: Runtime) -> None:
         Milvus server), its version, and the limits in force."""
 
         async def op(session: Session) -> ServerInfo:
-            version = str(await session.client.get_server_version(timeout=t))
+            capabilities = await rt.capabilities(session)
+            version = capabilities.version
             s = rt.settings
             return ServerInfo(
                 uri=redact(s.uri),
@@ -113,6 +115,7 @@ def register(server: MCPServer[Any], rt: Runtime) -> None:
                 lite_mode=None if not s.is_lite else "in-process" if s.lite_in_process else "engine-process",
                 engine_pid=rt.sessions.engine.pid if rt.sessions.engine else None,
                 server_version=version,
+                capabilities=capabilities.as_dict(),
                 default_database=s.database,
                 mcp_server_version=__version__,
                 max_result_bytes=s.max_result_bytes,

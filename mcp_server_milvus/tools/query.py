@@ -9,7 +9,15 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
 from mcp_server_milvus import errors, validation
-from mcp_server_milvus.arguments import CollectionName, Database, Filter, Ids, OutputFields
+from mcp_server_milvus.arguments import (
+    DEFAULT_CONSISTENCY,
+    CollectionName,
+    Consistency,
+    Database,
+    Filter,
+    Ids,
+    OutputFields,
+)
 from mcp_server_milvus.results import clean_row, fit
 from mcp_server_milvus.runtime import Runtime
 from mcp_server_milvus.schema_cache import CollectionInfo
@@ -55,6 +63,7 @@ def register(server: MCPServer[Any], rt: Runtime) -> None:
         output_fields: OutputFields = None,
         limit: Annotated[int, Field(ge=1, le=MAX_WINDOW, description="Rows to return.")] = 10,
         offset: Annotated[int, Field(ge=0, lt=MAX_WINDOW, description="Rows to skip, for paging.")] = 0,
+        consistency_level: Consistency = DEFAULT_CONSISTENCY,
         database: Database = None,
     ) -> QueryResult:
         """Fetch rows by `filter` and/or primary key `ids` (both: rows matching both). Vectors are left
@@ -75,7 +84,16 @@ def register(server: MCPServer[Any], rt: Runtime) -> None:
             if filter:
                 parts.append(f"({filter})" if parts else filter)
             expr = " and ".join(parts)
-            found = await run_query(session, info, expr, t, output_fields=fields, limit=limit, offset=offset)
+            found = await run_query(
+                session,
+                info,
+                expr,
+                t,
+                output_fields=fields,
+                limit=limit,
+                offset=offset,
+                consistency_level=consistency_level,
+            )
             if wanted is not None and offset == 0 and len(found) < min(len(set(wanted)), limit):
                 await rt.confirm_primary_key(session, info)
             rows = [clean_row(row, hidden) for row in found]
@@ -105,12 +123,17 @@ def register(server: MCPServer[Any], rt: Runtime) -> None:
 
     @tool(server, title="Count rows", read_only=True)
     async def milvus_count(
-        collection_name: CollectionName, filter: Filter = None, database: Database = None
+        collection_name: CollectionName,
+        filter: Filter = None,
+        consistency_level: Consistency = DEFAULT_CONSISTENCY,
+        database: Database = None,
     ) -> CountResult:
         """Count the rows of a collection, or those matching `filter`, e.g. {"filter": "year < 2000"}."""
 
         async def op(session: Session, info: CollectionInfo) -> CountResult:
-            found = await run_query(session, info, filter or "", t, output_fields=["count(*)"])
+            found = await run_query(
+                session, info, filter or "", t, output_fields=["count(*)"], consistency_level=consistency_level
+            )
             count = int(found[0]["count(*)"]) if found else 0
             warning = validation.empty_result_warning(filter, info) if count == 0 else None
             return CountResult(count=count, warning=warning)

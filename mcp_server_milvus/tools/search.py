@@ -9,7 +9,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
 from mcp_server_milvus import errors, validation
-from mcp_server_milvus.arguments import CollectionName, Database, Filter, OutputFields
+from mcp_server_milvus.arguments import DEFAULT_CONSISTENCY, CollectionName, Consistency, Database, Filter, OutputFields
 from mcp_server_milvus.results import clean, clean_row, fit
 from mcp_server_milvus.runtime import Runtime
 from mcp_server_milvus.schema_cache import CollectionInfo, FieldInfo, IndexInfo
@@ -175,6 +175,7 @@ def register(server: MCPServer[Any], rt: Runtime) -> None:
             dict[str, Any] | None,
             Field(description='Index-specific, e.g. {"ef": 64} for HNSW, {"nprobe": 16} for IVF.'),
         ] = None,
+        consistency_level: Consistency = DEFAULT_CONSISTENCY,
         database: Database = None,
     ) -> SearchResult:
         """Find the rows nearest to a query vector. Each hit has id, score (higher is better),
@@ -186,6 +187,11 @@ def register(server: MCPServer[Any], rt: Runtime) -> None:
         async def op(session: Session, info: CollectionInfo) -> SearchResult:
             f = pick_field(info, anns_field)
             data = query_vector(vector, f, info)
+            capabilities = await rt.capabilities(session)
+            if f.type == "SPARSE_FLOAT_VECTOR":
+                capabilities.require("bm25" if isinstance(data, str) else "sparse_vectors")
+            if group_by_field is not None:
+                capabilities.require("group_by")
             index = info.index_for(f.name)
             metric = index.metric_type if index else None
             if metric_type is not None and metric is not None and metric_type.upper() != metric.upper():
@@ -222,6 +228,7 @@ def register(server: MCPServer[Any], rt: Runtime) -> None:
                     offset=offset,
                     output_fields=fields,
                     search_params=search_params_arg,
+                    consistency_level=consistency_level,
                     timeout=t,
                     **kwargs,
                 )

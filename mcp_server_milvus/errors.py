@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from mcp.server.mcpserver.exceptions import ToolError
@@ -193,6 +194,17 @@ def timed_out(seconds: float) -> ToolError:
         f"Milvus did not answer within {seconds:g} s. Retry; for large operations start the server with a "
         "larger --timeout, and check that Milvus is healthy."
     )
+
+
+@contextmanager
+def explained_filter(expr: str | None, info: CollectionInfo) -> Iterator[None]:
+    """Turn Milvus's complaint about a malformed filter into one that shows a valid filter."""
+    try:
+        yield
+    except Exception as exc:
+        if expr and is_filter_error(exc) and not is_not_loaded(exc):
+            raise bad_filter(expr, exc, info) from None
+        raise
 
 
 def bad_filter(expr: str, exc: BaseException, info: CollectionInfo) -> ToolError:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
@@ -65,7 +65,10 @@ def size_of(model: BaseModel) -> int:
     return len(compact_json(model).encode())
 
 
-def fit(build: Callable[[int], BaseModel], items: Sequence[Any], budget: int) -> tuple[BaseModel, int]:
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def fit(build: Callable[[int], Model], items: Sequence[Any], budget: int) -> tuple[Model, int]:
     """The largest `build(n)` (the first n items) that fits `budget`, and that n.
 
     `build(n)` must make the whole result from the first n items. A binary search keeps the cost at

@@ -140,9 +140,9 @@ def rows(values: list[dict[str, Any]], info: CollectionInfo, *, upsert: bool) ->
                     raise SchemaMismatch(f"{where}: {err} This collection does not accept dynamic fields.")
                 clean[name] = value
             elif f.is_function_output:
+                inputs = (info.function_for(name) or {}).get("input_field_names", [])
                 raise SchemaMismatch(
-                    f"{where}: field '{name}' is computed by a function from "
-                    f"{names(info.function_for(name)['input_field_names'])}; leave it out."  # type: ignore[index]
+                    f"{where}: field '{name}' is computed by a function from {names(inputs)}; leave it out."
                 )
             elif f.is_primary and f.auto_id and not upsert:
                 raise SchemaMismatch(f"{where}: '{name}' is assigned by Milvus (auto_id); leave it out.")

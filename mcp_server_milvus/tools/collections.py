@@ -167,7 +167,7 @@ def register(server: MCPServer[Any], rt: Runtime) -> None:
                     hint="Result cut to fit the context budget; describe a collection by name." if cut else None,
                 )
 
-            return fit(build, listed, budget)[0]  # type: ignore[return-value]
+            return fit(build, listed, budget)[0]
 
         return await rt.run(database, "list collections", op)
 

@@ -10,6 +10,7 @@ from pydantic import BaseModel, BeforeValidator, Field
 
 from mcp_server_milvus import compat, errors
 from mcp_server_milvus.arguments import CollectionName, Database
+from mcp_server_milvus.capabilities import Feature
 from mcp_server_milvus.models import VectorFieldOut, vector_fields_out
 from mcp_server_milvus.runtime import Runtime
 from mcp_server_milvus.sessions import Session
@@ -260,14 +261,15 @@ def register(server: MCPServer[Any], rt: Runtime) -> None:
         async def op(session: Session) -> CreatedCollection:
             client = session.client
             capabilities = await rt.capabilities(session)
-            for feature, used in [
+            needs: list[tuple[Feature, bool]] = [
                 ("sparse_vectors", any(f.type == "SPARSE_FLOAT_VECTOR" for f in fields)),
                 ("bm25", bool(functions)),
                 ("multi_vector", sum(f.type.endswith("_VECTOR") for f in fields) > 1),
                 ("nullable_default", any(f.nullable or f.default_value is not None for f in fields)),
-            ]:
+            ]
+            for feature, used in needs:
                 if used:
-                    capabilities.require(feature)  # type: ignore[arg-type]
+                    capabilities.require(feature)
             schema = _schema(fields, functions, enable_dynamic_field, description)  # pymilvus is loaded by now
             if await client.has_collection(collection_name, timeout=t):
                 rows = await session.row_count(collection_name, t)

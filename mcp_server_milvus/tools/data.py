@@ -53,7 +53,14 @@ async def _write(
     upsert: bool,
     t: float,
 ) -> tuple[int, list[Any]]:
-    """Send checked rows in batches; if one fails, say exactly what was already written."""
+    """Check every row, then send them in batches; if one fails, say exactly what was already written.
+
+    Returns Milvus's count and the ids it reported, made safe for JSON clients."""
+    if partition and any(f.is_partition_key for f in info.fields):
+        raise ToolError(
+            f"Collection '{info.name}' uses a partition key, so Milvus picks partitions; leave partition_name out."
+        )
+    rows = validation.rows(rows, info, upsert=upsert)
     count, ids = 0, []
     write = session.client.upsert if upsert else session.client.insert
     key = "upsert_count" if upsert else "insert_count"
@@ -75,18 +82,12 @@ async def _write(
             ) from None
         count += int(answer.get(key, len(batch)))
         ids.extend(answer.get("ids") or [])
-    return count, ids
+    return count, clean(ids)
 
 
 def register(server: MCPServer[Any], rt: Runtime) -> None:
     t = rt.timeout
     budget = rt.settings.max_result_bytes
-
-    def check_partition(info: CollectionInfo, partition: str | None) -> None:
-        if partition and any(f.is_partition_key for f in info.fields):
-            raise ToolError(
-                f"Collection '{info.name}' uses a partition key, so Milvus picks partitions; leave partition_name out."
-            )
 
     @tool(server, title="Insert rows")
     async def milvus_insert(
@@ -99,15 +100,8 @@ def register(server: MCPServer[Any], rt: Runtime) -> None:
         one bad row writes nothing. Returns the count and ids Milvus assigned."""
 
         async def op(session: Session, info: CollectionInfo) -> Inserted:
-            checked = validation.rows(rows, info, upsert=False)
-            check_partition(info, partition_name)
-            count, ids = await _write(session, info, checked, partition_name, False, t)
-            cleaned = clean(ids)
-            return fit(
-                lambda n: Inserted(insert_count=count, ids=cleaned[:n], truncated=n < len(cleaned)),
-                cleaned,
-                budget,
-            )[0]  # type: ignore[return-value]
+            count, ids = await _write(session, info, rows, partition_name, False, t)
+            return fit(lambda n: Inserted(insert_count=count, ids=ids[:n], truncated=n < len(ids)), ids, budget)[0]
 
         return await rt.on_collection(database, collection_name, "insert the rows", op)
 
@@ -122,15 +116,8 @@ def register(server: MCPServer[Any], rt: Runtime) -> None:
         milvus_insert; one bad row writes nothing."""
 
         async def op(session: Session, info: CollectionInfo) -> Upserted:
-            checked = validation.rows(rows, info, upsert=True)
-            check_partition(info, partition_name)
-            count, ids = await _write(session, info, checked, partition_name, True, t)
-            cleaned = clean(ids)
-            return fit(
-                lambda n: Upserted(upsert_count=count, ids=cleaned[:n], truncated=n < len(cleaned)),
-                cleaned,
-                budget,
-            )[0]  # type: ignore[return-value]
+            count, ids = await _write(session, info, rows, partition_name, True, t)
+            return fit(lambda n: Upserted(upsert_count=count, ids=ids[:n], truncated=n < len(ids)), ids, budget)[0]
 
         return await rt.on_collection(database, collection_name, "upsert the rows", op)
 
@@ -164,7 +151,7 @@ def register(server: MCPServer[Any], rt: Runtime) -> None:
                     await client.delete(info.name, ids=existing, timeout=t)
                 return Deleted(delete_count=len(existing), not_found=clean(missing[:100]) or None)
             assert filter is not None
-            try:
+            with errors.explained_filter(filter, info):
                 counted = await client.query(
                     info.name,
                     filter=filter,
@@ -172,10 +159,6 @@ def register(server: MCPServer[Any], rt: Runtime) -> None:
                     consistency_level=DEFAULT_CONSISTENCY,
                     timeout=t,
                 )
-            except Exception as exc:
-                if errors.is_filter_error(exc):
-                    raise errors.bad_filter(filter, exc, info) from None
-                raise
             matches = int(counted[0]["count(*)"]) if counted else 0
             if matches:
                 await client.delete(info.name, filter=filter, timeout=t)

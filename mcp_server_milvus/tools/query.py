@@ -43,12 +43,8 @@ class CountResult(BaseModel):
 
 async def run_query(session: Session, info: CollectionInfo, expr: str, t: float, **kwargs: Any) -> list[dict[str, Any]]:
     """`client.query`, with a malformed filter explained against this collection's fields."""
-    try:
+    with errors.explained_filter(expr, info):
         return list(await session.client.query(info.name, filter=expr, timeout=t, **kwargs))
-    except Exception as exc:
-        if expr and errors.is_filter_error(exc) and not errors.is_not_loaded(exc):
-            raise errors.bad_filter(expr, exc, info) from None
-        raise
 
 
 def register(server: MCPServer[Any], rt: Runtime) -> None:
@@ -117,7 +113,7 @@ def register(server: MCPServer[Any], rt: Runtime) -> None:
                     warning=warning,
                 )
 
-            return fit(build, rows, budget)[0]  # type: ignore[return-value]
+            return fit(build, rows, budget)[0]
 
         return await rt.on_collection(database, collection_name, "query", op, load=True)
 

@@ -218,7 +218,7 @@ def register(server: MCPServer[Any], rt: Runtime) -> None:
             kwargs: dict[str, Any] = {}
             if group_by_field:
                 kwargs["group_by_field"] = group_by_field
-            try:
+            with errors.explained_filter(filter, info):
                 answer = await session.client.search(
                     info.name,
                     data=[data],
@@ -232,10 +232,6 @@ def register(server: MCPServer[Any], rt: Runtime) -> None:
                     timeout=t,
                     **kwargs,
                 )
-            except Exception as exc:
-                if filter and errors.is_filter_error(exc) and not errors.is_not_loaded(exc):
-                    raise errors.bad_filter(filter, exc, info) from None
-                raise
             hits = []
             for raw in answer[0] if answer else []:
                 distance = float(raw.get("distance", 0.0))
@@ -265,6 +261,6 @@ def register(server: MCPServer[Any], rt: Runtime) -> None:
                     warning=warning,
                 )
 
-            return fit(build, hits, budget)[0]  # type: ignore[return-value]
+            return fit(build, hits, budget)[0]
 
         return await rt.on_collection(database, collection_name, "search", op, load=True)

@@ -13,6 +13,8 @@ from typing import Any
 from mcp_server_milvus.errors import SchemaMismatch, closest, did_you_mean, names, unknown_field
 from mcp_server_milvus.schema_cache import CollectionInfo, FieldInfo
 
+FLOAT32_MAX = 3.4028234663852886e38
+
 INT_RANGES = {
     "INT8": (-(2**7), 2**7 - 1),
     "INT16": (-(2**15), 2**15 - 1),
@@ -82,8 +84,8 @@ def vector(value: Any, f: FieldInfo, where: str) -> Any:
         raise SchemaMismatch(f"{where}: vector field '{f.name}' expects a list of {f.dim} numbers.")
     if f.dim is not None and len(value) != f.dim:
         raise SchemaMismatch(f"{where}: vector field '{f.name}' expects dimension {f.dim}, got {len(value)}.")
-    if not all(math.isfinite(x) for x in value):
-        raise SchemaMismatch(f"{where}: vector field '{f.name}' contains NaN or infinity.")
+    if not all(math.isfinite(x) and abs(x) <= FLOAT32_MAX for x in value):
+        raise SchemaMismatch(f"{where}: vector field '{f.name}' holds NaN, infinity or a value beyond float32 range.")
     return value
 
 
@@ -101,6 +103,8 @@ def _scalar(value: Any, f: FieldInfo, where: str) -> Any:
     if f.type in {"FLOAT", "DOUBLE"}:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise SchemaMismatch(f"{where}: field '{f.name}' is {f.type}; got {value!r}.")
+        if f.type == "FLOAT" and abs(value) > FLOAT32_MAX:
+            raise SchemaMismatch(f"{where}: field '{f.name}' is FLOAT (float32); {value!r} is out of its range.")
         return float(value)
     if f.type == "BOOL":
         if not isinstance(value, bool):

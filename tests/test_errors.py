@@ -107,6 +107,25 @@ async def test_scalar_type_and_length_checks(client: Client) -> None:
     assert "INT32" in await fails(client, "milvus_insert", collection_name="strict", rows=[{**base, "year": "2000"}])
     message = await fails(client, "milvus_insert", collection_name="strict", rows=[{**base, "title": "x" * 40}])
     assert "at most 16 bytes" in message
+    message = await fails(client, "milvus_insert", collection_name="strict", rows=[{**base, "vector": [1e40, 0, 0, 0]}])
+    assert "beyond float32 range" in message
+    assert (await ok(client, "milvus_count", collection_name="strict"))["count"] == 0
+
+
+async def test_function_outputs_are_not_given(client: Client) -> None:
+    fields = [
+        {"name": "id", "type": "INT64", "is_primary": True},
+        {"name": "text", "type": "VARCHAR", "max_length": 200, "enable_analyzer": True},
+        {"name": "sparse", "type": "SPARSE_FLOAT_VECTOR"},
+    ]
+    functions = [{"name": "bm25", "input_field_names": ["text"], "output_field_names": ["sparse"]}]
+    await ok(client, "milvus_create_collection", collection_name="t", fields=fields, functions=functions)
+    message = await fails(
+        client, "milvus_insert", collection_name="t", rows=[{"id": 1, "text": "a", "sparse": {"1": 0.5}}]
+    )
+    assert message == "Row 0: field 'sparse' is computed by a function from 'text'; leave it out."
+    message = await fails(client, "milvus_search", collection_name="t", vector=[0.1, 0.2])
+    assert "sparse vector" in message
 
 
 async def test_malformed_filter_gives_milvus_words_and_an_example(client: Client) -> None:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from mcp.server.mcpserver.exceptions import ToolError
 
+from mcp_server_milvus import filters
 from mcp_server_milvus.redact import redact
 
 if TYPE_CHECKING:
@@ -208,19 +209,30 @@ def explained_filter(expr: str | None, info: CollectionInfo) -> Iterator[None]:
 
 
 def bad_filter(expr: str, exc: BaseException, info: CollectionInfo) -> ToolError:
+    hints = filters.slips(expr)
+    for name in filters.unknown_names(expr, info) if not info.enable_dynamic_field else []:
+        hints.append(f"'{name}' is not a field{did_you_mean(name, info.field_names)}")
+    fix = (" Fix: " + "; ".join(hints) + ".") if hints else ""
+    if hints and any("not a field" in h for h in hints):
+        fix += f" Fields: {names(info.field_names)}."
     return ToolError(
-        f"Invalid filter {expr!r}: {milvus_message(exc)}. "
+        f"Invalid filter {expr!r}: {milvus_message(exc)}.{fix} "
         f"A valid filter for '{info.name}' looks like: {filter_example(info)}"
     )
 
 
-_MISSING_DATABASE = re.compile(r"database '?([^' ]+)'? (?:does )?not (?:exist|found)", re.IGNORECASE)
+_MISSING_DATABASE = re.compile(
+    r"database '?([^' \[\]]+)'? (?:does )?not (?:exist|found)"  # Milvus Lite: database 'x' does not exist
+    r"|database not found\[database=([^\]]+)\]"  # Milvus 2.3+: database not found[database=x]
+    r"|database:(\S+) not found",  # Milvus 2.3 create_collection
+    re.IGNORECASE,
+)
 
 
 def missing_database(exc: BaseException) -> str | None:
     """The database name when Milvus says a database does not exist, else None."""
     match = _MISSING_DATABASE.search(milvus_message(exc))
-    return match.group(1) if match else None
+    return next((g for g in match.groups() if g), None) if match else None
 
 
 def unknown_database(name: str, existing: list[str]) -> ToolError:

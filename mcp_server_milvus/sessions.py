@@ -43,6 +43,19 @@ class Session:
         return getattr(state, "name", str(state))
 
     async def row_count(self, collection: str, timeout: float) -> int:
+        """Rows, unflushed ones included.
+
+        A Milvus server's collection statistics count flushed segments only, so a collection that is
+        loaded is counted with a Strong count(*) query; one that is not falls back to the statistics.
+        """
+        try:
+            found = await self.client.query(
+                collection, filter="", output_fields=["count(*)"], consistency_level="Strong", timeout=timeout
+            )
+            return int(found[0]["count(*)"])
+        except Exception as exc:
+            if not errors.is_not_loaded(exc):
+                raise
         stats = await self.client.get_collection_stats(collection, timeout=timeout)
         return int(stats.get("row_count", 0))
 

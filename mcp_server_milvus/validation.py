@@ -10,6 +10,7 @@ import math
 import re
 from typing import Any
 
+from mcp_server_milvus import filters
 from mcp_server_milvus.errors import SchemaMismatch, closest, did_you_mean, names, unknown_field
 from mcp_server_milvus.schema_cache import CollectionInfo, FieldInfo
 
@@ -80,6 +81,8 @@ def vector(value: Any, f: FieldInfo, where: str) -> Any:
                 )
             sparse[index] = float(weight)
         return sparse
+    if f.type == "BINARY_VECTOR":
+        return _bits(value, f, where)
     if not isinstance(value, list) or not all(isinstance(x, int | float) and not isinstance(x, bool) for x in value):
         raise SchemaMismatch(f"{where}: vector field '{f.name}' expects a list of {f.dim} numbers.")
     if f.dim is not None and len(value) != f.dim:
@@ -87,6 +90,19 @@ def vector(value: Any, f: FieldInfo, where: str) -> Any:
     if not all(math.isfinite(x) and abs(x) <= FLOAT32_MAX for x in value):
         raise SchemaMismatch(f"{where}: vector field '{f.name}' holds NaN, infinity or a value beyond float32 range.")
     return value
+
+
+def _bits(value: Any, f: FieldInfo, where: str) -> bytes:
+    """A binary vector given as `dim` bits (0 or 1), packed most significant bit first as Milvus expects."""
+    if not isinstance(value, list) or any(b not in (0, 1) for b in value):
+        raise SchemaMismatch(f"{where}: binary vector field '{f.name}' expects a list of {f.dim} bits (0 or 1).")
+    if f.dim is not None and len(value) != f.dim:
+        raise SchemaMismatch(f"{where}: binary vector field '{f.name}' expects {f.dim} bits, got {len(value)}.")
+    packed = bytearray((len(value) + 7) // 8)
+    for i, bit in enumerate(value):
+        if bit:
+            packed[i // 8] |= 0x80 >> (i % 8)
+    return bytes(packed)
 
 
 def _scalar(value: Any, f: FieldInfo, where: str) -> Any:
@@ -196,49 +212,11 @@ def field_of_role(name: str, info: CollectionInfo, role: str) -> FieldInfo:
     return f
 
 
-_KEYWORDS = {
-    "and",
-    "or",
-    "not",
-    "in",
-    "like",
-    "true",
-    "false",
-    "is",
-    "null",
-    "exists",
-    "TRUE",
-    "FALSE",
-    "AND",
-    "OR",
-    "NOT",
-    "IN",
-    "LIKE",
-    "IS",
-    "NULL",
-    "EXISTS",
-}
-_STRINGS = re.compile(r"\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*'")
-_IDENTIFIER = re.compile(r"(?<![\w.$\"'])([A-Za-z_][A-Za-z0-9_]*)\b(?!\s*\()")
-
-
-def unknown_filter_names(expr: str, info: CollectionInfo) -> list[str]:
-    """Identifiers in a filter that are not schema fields: dynamic keys, or typos."""
-    bare = _STRINGS.sub('""', expr)
-    found = []
-    for name in _IDENTIFIER.findall(bare):
-        if name in _KEYWORDS or name.lower() in _KEYWORDS or info.field(name) is not None:
-            continue
-        if name not in found:
-            found.append(name)
-    return found
-
-
 def empty_result_warning(expr: str | None, info: CollectionInfo) -> str | None:
     """Why a filtered read may have matched nothing: it names fields the schema does not have."""
     if not expr:
         return None
-    unknown = unknown_filter_names(expr, info)
+    unknown = filters.unknown_names(expr, info)
     if not unknown:
         return None
     parts = []

@@ -132,7 +132,7 @@ async def test_malformed_filter_gives_milvus_words_and_an_example(client: Client
     await make_strict(client)
     message = await fails(client, "milvus_query", collection_name="strict", filter="year = 2000")
     assert message.startswith("Invalid filter 'year = 2000'")
-    assert "did you mean '=='?" in message
+    assert "did you mean '=='?" in message and "Fix: use '==' to compare, not '='" in message
     assert "A valid filter for 'strict' looks like: id in [1, 2, 3] and title like \"abc%\"" in message
     message = await fails(client, "milvus_search", collection_name="strict", vector=[1, 2, 3, 4], filter="id >>> 1")
     assert message.startswith("Invalid filter 'id >>> 1'")

@@ -11,6 +11,7 @@ from pydantic import BaseModel, BeforeValidator, Field
 from mcp_server_milvus import compat, errors
 from mcp_server_milvus.arguments import CollectionName, Database
 from mcp_server_milvus.capabilities import Feature
+from mcp_server_milvus.index_params import index_defaults
 from mcp_server_milvus.models import VectorFieldOut, vector_fields_out
 from mcp_server_milvus.runtime import Runtime
 from mcp_server_milvus.sessions import Session
@@ -142,6 +143,7 @@ def _indexes(
         f = by_name[index.field_name]
         if index.metric_type is None and f.type.endswith("_VECTOR"):
             metric = "BM25" if f.name in bm25_outputs else "IP" if f.type == "SPARSE_FLOAT_VECTOR" else default_metric
+            metric = "HAMMING" if f.type == "BINARY_VECTOR" else metric
             index = index.model_copy(update={"metric_type": metric})
         result.append(index)
     for f in fields:
@@ -150,6 +152,8 @@ def _indexes(
         if f.type == "SPARSE_FLOAT_VECTOR":
             metric = "BM25" if f.name in bm25_outputs else "IP"
             result.append(IndexSpec(field_name=f.name, index_type="SPARSE_INVERTED_INDEX", metric_type=metric))
+        elif f.type == "BINARY_VECTOR":
+            result.append(IndexSpec(field_name=f.name, index_type="BIN_FLAT", metric_type="HAMMING"))
         else:
             result.append(IndexSpec(field_name=f.name, index_type="AUTOINDEX", metric_type=default_metric))
     return result
@@ -262,8 +266,8 @@ def register(server: MCPServer[Any], rt: Runtime) -> None:
             client = session.client
             capabilities = await rt.capabilities(session)
             needs: list[tuple[Feature, bool]] = [
-                ("sparse_vectors", any(f.type == "SPARSE_FLOAT_VECTOR" for f in fields)),
                 ("bm25", bool(functions)),
+                ("sparse_vectors", any(f.type == "SPARSE_FLOAT_VECTOR" for f in fields)),
                 ("multi_vector", sum(f.type.endswith("_VECTOR") for f in fields) > 1),
                 ("nullable_default", any(f.nullable or f.default_value is not None for f in fields)),
             ]
@@ -280,7 +284,10 @@ def register(server: MCPServer[Any], rt: Runtime) -> None:
             await client.create_collection(collection_name, schema=schema, timeout=t)
             try:
                 for index in index_specs:
-                    params: dict[str, Any] = {"index_type": index.index_type, "params": index.params}
+                    params: dict[str, Any] = {
+                        "index_type": index.index_type,
+                        "params": index_defaults(index.index_type, index.params),
+                    }
                     if index.metric_type:
                         params["metric_type"] = index.metric_type
                     await compat.create_index(client, collection_name, index.field_name, params, index.field_name, t)

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from mcp_server_milvus import compat, errors, validation
 from mcp_server_milvus.arguments import CollectionName, Database
+from mcp_server_milvus.index_params import index_defaults
 from mcp_server_milvus.results import clean
 from mcp_server_milvus.runtime import Runtime
 from mcp_server_milvus.schema_cache import CollectionInfo, index_info
@@ -94,7 +95,10 @@ def register(server: MCPServer[Any], rt: Runtime) -> None:
                 )
             if f.is_vector and metric_type is None and f.type != "SPARSE_FLOAT_VECTOR":
                 raise ToolError(f"Vector field '{field_name}' needs metric_type: COSINE, L2 or IP.")
-            spec: dict[str, Any] = {"index_type": index_type.upper(), "params": params or {}}
+            spec: dict[str, Any] = {
+                "index_type": index_type.upper(),
+                "params": index_defaults(index_type.upper(), params or {}),
+            }
             if metric_type:
                 spec["metric_type"] = metric_type.upper()
             elif f.type == "SPARSE_FLOAT_VECTOR":

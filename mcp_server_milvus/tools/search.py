@@ -134,6 +134,12 @@ def check_range(metric: str, radius: float | None, range_filter: float | None) -
         )
 
 
+def hit_id(raw: Any, info: CollectionInfo) -> Any:
+    """The primary key of a hit: Milvus Lite keys it by the field's name, a Milvus server by 'id'."""
+    value = raw.get(info.primary.name)
+    return raw.get("id") if value is None else value
+
+
 def score(metric: str | None, distance: float) -> float:
     if metric in LOWER_IS_BETTER:
         return -distance
@@ -238,7 +244,7 @@ def register(server: MCPServer[Any], rt: Runtime) -> None:
                 entity = clean_row(dict(raw.get("entity") or {}), hidden | {info.primary.name})
                 hits.append(
                     Hit(
-                        id=clean(raw.get(info.primary.name)),
+                        id=clean(hit_id(raw, info)),
                         score=score(metric, distance),
                         distance=distance,
                         entity=entity,

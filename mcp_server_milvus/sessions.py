@@ -33,6 +33,8 @@ class Session:
     database: str
     endpoint: str
     """The identity of the Milvus behind this client, shared by every database of one endpoint."""
+    lite: bool = False
+    """Milvus Lite, whose collection statistics count unflushed rows too."""
 
     def key(self, collection: str) -> tuple[str, str, str]:
         return (self.endpoint, self.database, collection)
@@ -45,9 +47,13 @@ class Session:
     async def row_count(self, collection: str, timeout: float) -> int:
         """Rows, unflushed ones included.
 
-        A Milvus server's collection statistics count flushed segments only, so a collection that is
-        loaded is counted with a Strong count(*) query; one that is not falls back to the statistics.
+        Milvus Lite's collection statistics count every row. A Milvus server's count flushed segments
+        only, so there a loaded collection is counted with a Strong count(*) query, and one that is not
+        falls back to the statistics.
         """
+        if self.lite:
+            stats = await self.client.get_collection_stats(collection, timeout=timeout)
+            return int(stats.get("row_count", 0))
         try:
             found = await self.client.query(
                 collection, filter="", output_fields=["count(*)"], consistency_level="Strong", timeout=timeout
@@ -79,7 +85,7 @@ class Sessions:
             session = self._sessions.get(database)
             if session is None:
                 client = await anyio.to_thread.run_sync(self._new_client, database)
-                session = self._sessions[database] = Session(client, database, self.endpoint)
+                session = self._sessions[database] = Session(client, database, self.endpoint, self.settings.is_lite)
             return session
 
     def _new_client(self, database: str) -> Any:

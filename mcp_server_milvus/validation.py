@@ -149,6 +149,7 @@ def rows(values: list[dict[str, Any]], info: CollectionInfo, *, upsert: bool) ->
     """Every row checked and normalized; the first problem raises, naming the row and the fix."""
     known = {f.name: f for f in info.fields}
     out = []
+    dense: dict[str, list[tuple[int, Any]]] = {}  # checked together at the end: far faster than row by row
     for i, row in enumerate(values):
         where = f"Row {i}"
         clean: dict[str, Any] = {}
@@ -168,6 +169,9 @@ def rows(values: list[dict[str, Any]], info: CollectionInfo, *, upsert: bool) ->
                 raise SchemaMismatch(f"{where}: '{name}' is assigned by Milvus (auto_id); leave it out.")
             elif f.is_primary:
                 clean[name] = primary_keys([value], info)[0]
+            elif f.type == "FLOAT_VECTOR" and value is not None:
+                dense.setdefault(name, []).append((i, value))
+                clean[name] = value
             elif f.is_vector:
                 clean[name] = None if value is None and f.nullable else vector(value, f, where)
             else:
@@ -183,7 +187,31 @@ def rows(values: list[dict[str, Any]], info: CollectionInfo, *, upsert: bool) ->
                 what = f"vector field '{f.name}' (dimension {f.dim})" if f.is_vector else f"field '{f.name}' ({f.type})"
                 raise SchemaMismatch(f"{where}: required {what} is missing.")
         out.append(clean)
+    for name, given in dense.items():
+        _dense_batch(given, known[name])
     return out
+
+
+def _dense_batch(given: list[tuple[int, Any]], f: FieldInfo) -> None:
+    """Check many dense vectors at once; on any doubt, check row by row to name the first bad one."""
+    import numpy as np  # loaded with pymilvus already; kept off the start path
+
+    plain = all(isinstance(v, list) and set(map(type, v)) <= {float, int} for _, v in given)
+    if plain:
+        try:
+            matrix = np.asarray([v for _, v in given], dtype=np.float64)
+        except ValueError:  # ragged: vectors of different lengths
+            plain = False
+        else:
+            plain = (
+                matrix.ndim == 2
+                and (f.dim is None or matrix.shape[1] == f.dim)
+                and bool(np.isfinite(matrix).all())
+                and bool((np.abs(matrix) <= FLOAT32_MAX).all())
+            )
+    if not plain:
+        for i, value in given:
+            vector(value, f, f"Row {i}")
 
 
 def output_fields(requested: list[str] | None, info: CollectionInfo) -> tuple[list[str], set[str]]:
@@ -194,7 +222,9 @@ def output_fields(requested: list[str] | None, info: CollectionInfo) -> tuple[li
     """
     vectors = {f.name for f in info.vector_fields}
     if not requested:
-        return ["*"], vectors
+        # Name the scalar fields rather than "*": Milvus would send every vector, only to be dropped.
+        scalars = [f.name for f in info.fields if not f.is_vector]
+        return scalars + (["$meta"] if info.enable_dynamic_field else []), vectors
     for name in requested:
         if name == "*" or info.field(name) is not None:
             continue

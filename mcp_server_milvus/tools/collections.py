@@ -181,7 +181,19 @@ def register(server: MCPServer[Any], rt: Runtime) -> None:
         async def op(session: Session) -> CollectionDescription:
             rt.forget(session, collection_name)  # describe always shows the live schema
             info, _ = await rt.schema(session, collection_name)
-            partitions = await session.client.list_partitions(collection_name, timeout=t)
+            partitions: list[str] = []
+            rows = 0
+
+            async def list_partitions() -> None:
+                partitions.extend(await session.client.list_partitions(collection_name, timeout=t))
+
+            async def count_rows() -> None:
+                nonlocal rows
+                rows = await session.row_count(collection_name, t)
+
+            async with anyio.create_task_group() as tg:  # independent calls: wait for them together
+                tg.start_soon(list_partitions)
+                tg.start_soon(count_rows)
             pending = [i.pending_rows for i in info.indexes if i.pending_rows is not None]
             return CollectionDescription(
                 name=info.name,
@@ -201,9 +213,9 @@ def register(server: MCPServer[Any], rt: Runtime) -> None:
                     )
                     for i in info.indexes
                 ],
-                partitions=list(partitions),
-                load_state=await session.load_state(collection_name, t),
-                row_count=await session.row_count(collection_name, t),
+                partitions=partitions,
+                load_state="Loaded" if info.loaded else await session.load_state(collection_name, t),
+                row_count=rows,
                 enable_dynamic_field=info.enable_dynamic_field,
                 consistency_level=info.consistency_level,
                 properties=clean(info.properties) or None,

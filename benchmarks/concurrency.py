@@ -17,7 +17,7 @@ from typing import Any
 import anyio
 from mcp import Client
 
-from benchmarks.harness import CALL_TIMEOUT, HOST, Bench, call, ratio, summarize, vectors
+from benchmarks.harness import CALL_TIMEOUT, HOST, SERVER_READ, Bench, call, ratio, summarize, vectors
 from benchmarks.procs import cpu_seconds, http_server, server_children, stdio_session
 
 LEVELS = (1, 4, 16, 64)
@@ -86,7 +86,7 @@ async def run(b: Bench) -> dict[str, Any]:
                 filter="",
                 limit=10,
                 offset=0,
-                output_fields=["*"],
+                **SERVER_READ,
                 search_params=params,
                 timeout=30,
             ),

@@ -111,6 +111,10 @@ def make_rows(n: int, dim: int, start: int = 0, seed: int = 0, with_id: bool = T
     return out
 
 
+SERVER_READ = {"output_fields": ["id", "title", "year"], "consistency_level": "Strong"}
+"""What the MCP server sends with a search or query that names no output fields, on these collections."""
+
+
 async def create_collection(
     uri: str, name: str, dim: int, n: int, *, flush: bool = True, auto_id: bool = False, seed: int = 1
 ) -> None:

@@ -6,7 +6,7 @@ this process ("direct"); the server's tool called as a method, `server.call_tool
 process through `mcp.Client(server)` ("in-memory": adds the protocol dispatch and the client's
 validation of structuredContent against the tool's outputSchema); and `python -m mcp_server_milvus`
 over stdio ("stdio": adds JSON encoding, pipes and a second process). The direct calls send exactly the request the
-server sends (same output_fields ["*"], search_params, limit and offset), so a ratio measures MCP,
+server sends (the same output_fields, consistency level, search_params, limit and offset), so a ratio measures MCP,
 the tool layer and the transport, not a different query. Rounds are interleaved (each round calls
 every mode once, in rotating order) so that background load hits every mode alike.
 """
@@ -20,7 +20,17 @@ import anyio
 import numpy as np
 from mcp import Client
 
-from benchmarks.harness import Bench, BenchError, call, create_collection, make_rows, ratio, summarize, vectors
+from benchmarks.harness import (
+    SERVER_READ,
+    Bench,
+    BenchError,
+    call,
+    create_collection,
+    make_rows,
+    ratio,
+    summarize,
+    vectors,
+)
 from benchmarks.procs import stdio_session
 
 MODES = ("direct", "tool-layer", "in-memory", "stdio")
@@ -59,13 +69,13 @@ def _callers(b: Bench, direct: Any, server: Any, mcp: dict[str, Client], n: int)
             filter="",
             limit=10,
             offset=0,
-            output_fields=["*"],
+            **SERVER_READ,
             search_params=search_params,
             timeout=30,
         )
 
     def d_query(i: int) -> Awaitable[Any]:
-        return direct.query(c, filter=f"id >= {starts[i]}", output_fields=["*"], limit=10, offset=0, timeout=30)
+        return direct.query(c, filter=f"id >= {starts[i]}", **SERVER_READ, limit=10, offset=0, timeout=30)
 
     def d_insert(i: int) -> Awaitable[Any]:
         return direct.insert(SCRATCH, batches[i], timeout=30)

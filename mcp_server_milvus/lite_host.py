@@ -24,6 +24,8 @@ from pathlib import Path
 
 from mcp_server_milvus.logs import drop_unimplemented
 
+SWITCH_INTERVAL = float(os.environ.get("MILVUS_MCP_ENGINE_SWITCH_INTERVAL", "0.0005"))
+"""Seconds a thread may hold the GIL before another runnable thread gets it (Python's default: 0.005)."""
 POLL_SECONDS = 0.5
 IDLE_POLLS = 4
 """Polls without a live owner before the engine stops (2 s): a restarting server can re-attach."""
@@ -92,6 +94,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", required=True)
     parser.add_argument("--run-dir", required=True)
     args = parser.parse_args(argv)
+    # Milvus Lite answers every RPC from threads of this one interpreter. A long search holds the GIL
+    # for the whole switch interval (5 ms by default) each time it gets it, so a 1 ms metadata call
+    # waits many such slices behind a few searches. Shorter slices let quick calls through sooner.
+    sys.setswitchinterval(SWITCH_INTERVAL)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s engine %(levelname)s %(name)s: %(message)s")
     logging.getLogger("grpc._server").addFilter(drop_unimplemented)
     log = logging.getLogger("mcp_server_milvus.lite_host")

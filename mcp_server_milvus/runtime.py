@@ -11,6 +11,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import replace
+from functools import partial
 from typing import TypeVar
 
 import anyio
@@ -19,6 +20,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp_server_milvus import compat, errors
 from mcp_server_milvus.capabilities import Capabilities, from_version
 from mcp_server_milvus.config import Settings
+from mcp_server_milvus.gather import gather
 from mcp_server_milvus.schema_cache import CollectionInfo, SchemaCache, collection_info
 from mcp_server_milvus.sessions import Session, Sessions
 
@@ -96,18 +98,19 @@ class Runtime:
         """The cached schema of `collection`, fetched on a miss; a missing collection is a ToolError."""
 
         async def fetch() -> CollectionInfo:
-            client = session.client
+            client, t = session.client, self.timeout
             try:
-                described = await client.describe_collection(collection, timeout=self.timeout)
+                described, index_names, state = await gather(
+                    lambda: client.describe_collection(collection, timeout=t),
+                    lambda: client.list_indexes(collection, timeout=t),
+                    lambda: client.get_load_state(collection, timeout=t),
+                )
             except Exception as exc:
                 if not errors.is_collection_missing(exc):
                     raise
-                existing = await client.list_collections(timeout=self.timeout)
+                existing = await client.list_collections(timeout=t)
                 raise errors.unknown_collection(collection, session.database, existing) from None
-            indexes = []
-            for name in await client.list_indexes(collection, timeout=self.timeout):
-                indexes.append(await client.describe_index(collection, name, timeout=self.timeout))
-            state = await client.get_load_state(collection, timeout=self.timeout)
+            indexes = await gather(*(partial(client.describe_index, collection, n, timeout=t) for n in index_names))
             compat.forget_pymilvus_schema(client, session.database, collection)
             loaded = getattr(state.get("state"), "name", str(state.get("state"))) == "Loaded"
             return collection_info(session.database, described, indexes, loaded)

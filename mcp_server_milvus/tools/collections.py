@@ -10,6 +10,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
 from mcp_server_milvus.arguments import CollectionName, Confirm, Database
+from mcp_server_milvus.gather import gather
 from mcp_server_milvus.models import VectorFieldOut, vector_fields_out
 from mcp_server_milvus.results import clean, fit
 from mcp_server_milvus.runtime import Runtime
@@ -144,11 +145,10 @@ def register(server: MCPServer[Any], rt: Runtime) -> None:
             async def summarize(name: str) -> None:
                 async with limiter:
                     try:
-                        summaries[name] = CollectionSummary(
-                            name=name,
-                            row_count=await session.row_count(name, t),
-                            load_state=await session.load_state(name, t),
+                        rows, state = await gather(
+                            lambda: session.row_count(name, t), lambda: session.load_state(name, t)
                         )
+                        summaries[name] = CollectionSummary(name=name, row_count=rows, load_state=state)
                     except Exception:  # dropped meanwhile, or stats unavailable: still list it
                         summaries[name] = CollectionSummary(name=name)
 
@@ -181,19 +181,10 @@ def register(server: MCPServer[Any], rt: Runtime) -> None:
         async def op(session: Session) -> CollectionDescription:
             rt.forget(session, collection_name)  # describe always shows the live schema
             info, _ = await rt.schema(session, collection_name)
-            partitions: list[str] = []
-            rows = 0
-
-            async def list_partitions() -> None:
-                partitions.extend(await session.client.list_partitions(collection_name, timeout=t))
-
-            async def count_rows() -> None:
-                nonlocal rows
-                rows = await session.row_count(collection_name, t)
-
-            async with anyio.create_task_group() as tg:  # independent calls: wait for them together
-                tg.start_soon(list_partitions)
-                tg.start_soon(count_rows)
+            partitions, rows = await gather(
+                lambda: session.client.list_partitions(collection_name, timeout=t),
+                lambda: session.row_count(collection_name, t),
+            )
             pending = [i.pending_rows for i in info.indexes if i.pending_rows is not None]
             return CollectionDescription(
                 name=info.name,
@@ -213,7 +204,7 @@ def register(server: MCPServer[Any], rt: Runtime) -> None:
                     )
                     for i in info.indexes
                 ],
-                partitions=partitions,
+                partitions=list(partitions),
                 load_state="Loaded" if info.loaded else await session.load_state(collection_name, t),
                 row_count=rows,
                 enable_dynamic_field=info.enable_dynamic_field,

@@ -180,8 +180,8 @@ def register(server: MCPServer[Any], rt: Runtime) -> None:
 
         async def op(session: Session) -> CollectionDescription:
             rt.forget(session, collection_name)  # describe always shows the live schema
-            info, _ = await rt.schema(session, collection_name)
-            partitions, rows = await gather(
+            (info, _), partitions, rows = await gather(  # the schema first: its error names the collection
+                lambda: rt.schema(session, collection_name),
                 lambda: session.client.list_partitions(collection_name, timeout=t),
                 lambda: session.row_count(collection_name, t),
             )

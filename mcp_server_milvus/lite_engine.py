@@ -49,7 +49,6 @@ class LiteEngine:
         self.owner = self.run_dir / "owners" / str(os.getpid())
         self.pid: int | None = None
         self.port: int | None = None
-        self.started_here = False
         self._process: subprocess.Popen[bytes] | None = None
         self._restarts: list[float] = []
 
@@ -68,7 +67,7 @@ class LiteEngine:
                 self.owner.touch()
                 state = self._state()
                 if state and pid_alive(state["pid"]) and port_open(state["port"]):
-                    self.pid, self.port, self.started_here = state["pid"], state["port"], False
+                    self.pid, self.port = state["pid"], state["port"]
                     logger.info("Attached to the Milvus Lite engine (pid %d, port %d)", self.pid, self.port)
                     return self.uri
                 outcome = self._spawn()
@@ -129,7 +128,7 @@ class LiteEngine:
             )
         line = _read_line(process, STARTUP_SECONDS)
         if line.startswith("READY "):
-            self.pid, self.port, self.started_here = process.pid, int(line.split()[1]), True
+            self.pid, self.port = process.pid, int(line.split()[1])
             self._process = process  # kept so that its exit status is collected: no zombie
             logger.info("Started the Milvus Lite engine for %s (pid %d, port %d)", self.db_path, self.pid, self.port)
             return "READY"

@@ -146,8 +146,14 @@ def is_backend_error(exc: BaseException) -> bool:
     return milvus_code(exc) is not None or grpc_status(exc) is not None or module.startswith(("pymilvus", "grpc"))
 
 
+_TIMEOUT_WORDS = re.compile(r"retry timeout|deadline exceeded|timed out", re.IGNORECASE)
+
+
 def is_timeout(exc: BaseException) -> bool:
-    return isinstance(exc, TimeoutError) or grpc_status(exc) == "DEADLINE_EXCEEDED"
+    """A call that ran out of time: gRPC's deadline, or pymilvus's retry loop giving up."""
+    if isinstance(exc, TimeoutError) or grpc_status(exc) == "DEADLINE_EXCEEDED":
+        return True
+    return milvus_code(exc) is not None and bool(_TIMEOUT_WORDS.search(milvus_message(exc)))
 
 
 def is_not_loaded(exc: BaseException) -> bool:

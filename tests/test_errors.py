@@ -271,3 +271,11 @@ async def test_create_collection_mistakes(client: Client) -> None:
     message = await fails(client, "milvus_drop_collection", collection_name="docs", confirm_name="doc")
     assert "does not match" in message
     assert (await ok(client, "milvus_count", collection_name="docs"))["count"] == 1
+
+
+async def test_timeout_says_how_to_wait_longer(db_path: str) -> None:
+    async with Client(build_server(Settings(uri=db_path))) as client:
+        await make_docs(client, n=3)
+    async with Client(build_server(Settings(uri=db_path, timeout=0.0001))) as client:
+        message = await fails(client, "milvus_count", collection_name="docs")
+    assert message.startswith("Milvus did not answer within 0.0001 s.") and "--timeout" in message

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import anyio
 import pytest
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters, stdio_client
@@ -180,3 +181,17 @@ async def test_two_server_processes_see_each_others_writes(db_path: str) -> None
         assert (await ok(a, "milvus_count", collection_name="docs"))["count"] == 5
         await ok(a, "milvus_delete", collection_name="docs", ids=[50])
         assert (await ok(b, "milvus_count", collection_name="docs"))["count"] == 4
+
+
+async def test_two_servers_starting_together_share_one_engine(db_path: str) -> None:
+    first, second = build_server(Settings(uri=db_path)), build_server(Settings(uri=db_path))
+    pids: list[int] = []
+    async with Client(first) as a, Client(second) as b:
+
+        async def first_call(client: Client) -> None:
+            pids.append((await ok(client, "milvus_server_info"))["engine_pid"])
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(first_call, a)
+            group.start_soon(first_call, b)
+        assert len(set(pids)) == 1 and engine_pids(db_path) == pids[:1]

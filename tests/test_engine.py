@@ -195,3 +195,18 @@ async def test_two_servers_starting_together_share_one_engine(db_path: str) -> N
             group.start_soon(first_call, a)
             group.start_soon(first_call, b)
         assert len(set(pids)) == 1 and engine_pids(db_path) == pids[:1]
+
+
+async def test_engine_restarts_are_bounded(server: MilvusServer) -> None:
+    async with Client(server) as client:
+        await make_docs(client, n=1)
+        for attempt in range(4):
+            pid = (await ok(client, "milvus_server_info"))["engine_pid"]
+            os.kill(pid, signal.SIGKILL)
+            assert wait_until(lambda pid=pid: not pid_alive(pid))
+            message = await fails(client, "milvus_count", collection_name="docs")
+            if attempt < 3:
+                assert "had stopped" in message
+            else:
+                assert "stopped 3 times" in message and "not restarting it again" in message
+                assert "engine.log" in message

@@ -295,3 +295,13 @@ async def test_server_info(client: Client, db_path: str) -> None:
     assert info["backend"] == "milvus-lite"
     assert info["server_version"].startswith("milvus_lite")
     assert info["uri"] == db_path
+
+
+async def test_listing_stays_live_when_collections_come_and_go(client: Client) -> None:
+    await make_docs(client, n=2)
+    assert [c["name"] for c in (await ok(client, "milvus_list_collections"))["collections"]] == ["docs"]
+    await make_docs(client, n=3, name="b")
+    await ok(client, "milvus_drop_collection", collection_name="docs", confirm_name="docs")
+    listed = await ok(client, "milvus_list_collections")
+    assert listed["collections"] == [{"name": "b", "row_count": 3, "load_state": "Loaded"}]
+    assert listed["total"] == 1

@@ -18,6 +18,9 @@ from mcp_server_milvus.schema_cache import CollectionInfo, FieldInfo
 from mcp_server_milvus.sessions import Session
 from mcp_server_milvus.tools import create, tool
 
+MAX_SUMMARIES = 500
+"""Collections whose row count and load state a listing looks up; the rest are listed by name."""
+
 
 class CollectionSummary(BaseModel):
     name: str
@@ -133,12 +136,14 @@ def register(server: MCPServer[Any], rt: Runtime) -> None:
     t = rt.timeout
     budget = rt.settings.max_result_bytes
 
+    known: dict[str, list[str]] = {}
+    """The collection names each database had at the last listing."""
+
     @tool(server, title="List collections", read_only=True)
     async def milvus_list_collections(database: Database = None) -> CollectionList:
         """List the collections of a database with their row counts and load states."""
 
         async def op(session: Session) -> CollectionList:
-            names = sorted(await session.client.list_collections(timeout=t))
             summaries: dict[str, CollectionSummary] = {}
             limiter = anyio.CapacityLimiter(8)
 
@@ -152,9 +157,17 @@ def register(server: MCPServer[Any], rt: Runtime) -> None:
                     except Exception:  # dropped meanwhile, or stats unavailable: still list it
                         summaries[name] = CollectionSummary(name=name)
 
+            # The names are live, but waiting for them before asking for counts would cost a second
+            # round trip: summarize the names seen last time while the listing is under way, then any
+            # new ones. Summaries of names that are gone are dropped.
+            seen = known.get(session.database, [])
             async with anyio.create_task_group() as tg:
-                for name in names[:500]:
+                for name in seen[:MAX_SUMMARIES]:
                     tg.start_soon(summarize, name)
+                names = sorted(await session.client.list_collections(timeout=t))
+                for name in [n for n in names[:MAX_SUMMARIES] if n not in set(seen[:MAX_SUMMARIES])]:
+                    tg.start_soon(summarize, name)
+            known[session.database] = names
             listed = [summaries.get(n, CollectionSummary(name=n)) for n in names]
 
             def build(n: int) -> CollectionList:

@@ -10,6 +10,8 @@ import math
 import re
 from typing import Any
 
+from mcp.server.mcpserver.exceptions import ToolError
+
 from mcp_server_milvus import filters
 from mcp_server_milvus.errors import SchemaMismatch, closest, did_you_mean, names, unknown_field
 from mcp_server_milvus.schema_cache import CollectionInfo, FieldInfo
@@ -229,7 +231,7 @@ def output_fields(requested: list[str] | None, info: CollectionInfo) -> tuple[li
         if name == "*" or info.field(name) is not None:
             continue
         if name.startswith("count("):
-            raise SchemaMismatch("Use milvus_count to count rows; output_fields takes field names.")
+            raise ToolError("Use milvus_count to count rows; output_fields takes field names.")
         if not info.enable_dynamic_field:
             raise unknown_field(name, info, "output field")
     return list(requested), vectors - set(requested)

@@ -160,13 +160,21 @@ def register(server: MCPServer[Any], rt: Runtime) -> None:
             # The names are live, but waiting for them before asking for counts would cost a second
             # round trip: summarize the names seen last time while the listing is under way, then any
             # new ones. Summaries of names that are gone are dropped.
-            seen = known.get(session.database, [])
+            seen = known.get(session.database, [])[:MAX_SUMMARIES]
+            names: list[str] = []
+            failure: Exception | None = None
             async with anyio.create_task_group() as tg:
-                for name in seen[:MAX_SUMMARIES]:
+                for name in seen:
                     tg.start_soon(summarize, name)
-                names = sorted(await session.client.list_collections(timeout=t))
-                for name in [n for n in names[:MAX_SUMMARIES] if n not in set(seen[:MAX_SUMMARIES])]:
+                try:
+                    names = sorted(await session.client.list_collections(timeout=t))
+                except Exception as exc:  # raised below, as it was, not wrapped in an exception group
+                    failure = exc
+                    tg.cancel_scope.cancel()
+                for name in [n for n in names[:MAX_SUMMARIES] if n not in set(seen)]:
                     tg.start_soon(summarize, name)
+            if failure is not None:
+                raise failure
             known[session.database] = names
             listed = [summaries.get(n, CollectionSummary(name=n)) for n in names]
 

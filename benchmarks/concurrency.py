@@ -17,7 +17,7 @@ from typing import Any
 import anyio
 from mcp import Client
 
-from benchmarks.harness import CALL_TIMEOUT, HOST, SERVER_READ, Bench, call, ratio, summarize, vectors
+from benchmarks.harness import CALL_TIMEOUT, HOST, Bench, call, direct_search, ratio, summarize, vectors
 from benchmarks.procs import cpu_seconds, http_server, server_children, stdio_session
 
 LEVELS = (1, 4, 16, 64)
@@ -77,22 +77,7 @@ async def run(b: Bench) -> dict[str, Any]:
     results: dict[str, dict[str, dict[str, Any]]] = {}
     direct = AsyncMilvusClient(uri=b.lite_uri)
     try:
-        params = {"metric_type": "COSINE", "params": {}}
-        results["direct"] = await _measure(
-            lambda i: direct.search(
-                c,
-                data=[queries[i % 4096]],
-                anns_field="vector",
-                filter="",
-                limit=10,
-                offset=0,
-                **SERVER_READ,
-                search_params=params,
-                timeout=30,
-            ),
-            b,
-            None,
-        )
+        results["direct"] = await _measure(lambda i: direct_search(direct, c, queries[i % 4096]), b, None)
     finally:
         await direct.close()
     with http_server(b.tmp, "--uri", b.lite_uri) as (port, pid):

@@ -115,6 +115,21 @@ SERVER_READ = {"output_fields": ["id", "title", "year"], "consistency_level": "S
 """What the MCP server sends with a search or query that names no output fields, on these collections."""
 
 
+def direct_search(client: Any, collection: str, vector: list[float]) -> Awaitable[Any]:
+    """The search the MCP server sends for `milvus_search` with only a vector and limit 10, made directly."""
+    return client.search(
+        collection,
+        data=[vector],
+        anns_field="vector",
+        filter="",
+        limit=10,
+        offset=0,
+        **SERVER_READ,
+        search_params={"metric_type": "COSINE", "params": {}},
+        timeout=30,
+    )
+
+
 async def create_collection(
     uri: str, name: str, dim: int, n: int, *, flush: bool = True, auto_id: bool = False, seed: int = 1
 ) -> None:

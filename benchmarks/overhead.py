@@ -26,6 +26,7 @@ from benchmarks.harness import (
     BenchError,
     call,
     create_collection,
+    direct_search,
     make_rows,
     ratio,
     summarize,
@@ -59,20 +60,9 @@ def _callers(b: Bench, direct: Any, server: Any, mcp: dict[str, Client], n: int)
     starts = np.random.default_rng(b.seed).integers(0, max(1, b.rows - 10), n).tolist()
     batches = [make_rows(INSERT_ROWS, b.dim, seed=b.seed + i, with_id=False) for i in range(n)]
     c = b.collection
-    search_params = {"metric_type": "COSINE", "params": {}}
 
     def d_search(i: int) -> Awaitable[Any]:
-        return direct.search(
-            c,
-            data=[queries[i]],
-            anns_field="vector",
-            filter="",
-            limit=10,
-            offset=0,
-            **SERVER_READ,
-            search_params=search_params,
-            timeout=30,
-        )
+        return direct_search(direct, c, queries[i])
 
     def d_query(i: int) -> Awaitable[Any]:
         return direct.query(c, filter=f"id >= {starts[i]}", **SERVER_READ, limit=10, offset=0, timeout=30)

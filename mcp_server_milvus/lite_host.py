@@ -19,16 +19,25 @@ import signal
 import sys
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from mcp_server_milvus.logs import drop_unimplemented
+
+if TYPE_CHECKING:
+    from mcp_server_milvus.lite_lanes import Lanes
 
 SWITCH_INTERVAL = float(os.environ.get("MILVUS_MCP_ENGINE_SWITCH_INTERVAL", "0.0005"))
 """Seconds a thread may hold the GIL before another runnable thread gets it (Python's default: 0.005)."""
 POLL_SECONDS = 0.5
 IDLE_POLLS = 4
 """Polls without a live owner before the engine stops (2 s): a restarting server can re-attach."""
+GRPC_WORKERS = 64
+"""Threads answering RPCs. Calls waiting on the heavy lane hold one each; quick calls must still find one."""
+MAX_MESSAGE = 256 * 1024 * 1024
+"""Milvus Lite's own limit (as Milvus standalone's) on a gRPC message either way."""
 
 
 def pid_alive(pid: int) -> bool:
@@ -89,6 +98,33 @@ def remove_state(run_dir: Path) -> None:
         pass
 
 
+def serve(data_dir: str) -> tuple[Any, Any, int, Lanes]:
+    """Open the database and serve it on a free loopback port: (grpc server, MilvusLite, port, lanes).
+
+    Built like `milvus_lite.adapter.grpc.server.start_server_in_thread`, plus the lanes, and with room
+    for the gRPC threads that wait on the heavy lane.
+    """
+    import grpc
+    from milvus_lite.adapter.grpc.servicer import MilvusServicer
+    from milvus_lite.db import MilvusLite
+    from pymilvus.grpc_gen import milvus_pb2_grpc
+
+    from mcp_server_milvus.lite_lanes import Lanes
+
+    db = MilvusLite(data_dir)
+    lanes = Lanes()
+    servicer = MilvusServicer(db)
+    lanes.wrap(servicer)
+    server = grpc.server(
+        ThreadPoolExecutor(max_workers=GRPC_WORKERS),
+        options=[("grpc.max_receive_message_length", MAX_MESSAGE), ("grpc.max_send_message_length", MAX_MESSAGE)],
+    )
+    milvus_pb2_grpc.add_MilvusServiceServicer_to_server(servicer, server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    return server, db, port, lanes
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="mcp_server_milvus.lite_host")
     parser.add_argument("--data-dir", required=True)
@@ -104,10 +140,9 @@ def main(argv: list[str] | None = None) -> int:
     run_dir = Path(args.run_dir)
 
     from milvus_lite import DataDirLockedError
-    from milvus_lite.adapter.grpc.server import start_server_in_thread
 
     try:
-        server, db, port = start_server_in_thread(args.data_dir, host="127.0.0.1", port=0)
+        server, db, port, lanes = serve(args.data_dir)
     except DataDirLockedError:
         print("LOCKED", flush=True)
         return 3
@@ -138,6 +173,7 @@ def main(argv: list[str] | None = None) -> int:
             idle = 0
     remove_state(run_dir)
     server.stop(grace=2).wait()
+    lanes.close()
     db.close()
     log.info("Stopped; database closed")
     return 0

@@ -5,12 +5,13 @@ and `--lite-in-process` ("in-process") — each on a fresh .db holding an UNFLUS
 (15k x 64 by default: Milvus Lite searches unflushed rows slowly) in a database `stall`, and a flushed
 10-row `tiny` collection in `default`. With N = 0, 1, 3 workers keeping limit-100 searches of `slow` in
 flight without pause, the fast calls (milvus_list_collections of `default`, and
-milvus_describe_collection and milvus_count on `tiny`) are timed one after another. The ratio is a fast
-call's latency at N over its idle (N = 0) latency in the same server.
+milvus_describe_collection, milvus_count and a limit-3 milvus_search on `tiny`) are timed one after
+another. The ratio is a fast call's latency at N over its idle (N = 0) latency in the same server. The
+search on `tiny` shows that a cheap search does not queue behind the costly ones (see `lite_lanes`).
 
 A third row, "engine, direct", puts the same load on the engine process of the "engine" server with
-`AsyncMilvusClient` alone (the fast calls become the RPCs list_collections, describe_collection and a
-count(*) query): the stall Milvus Lite itself imposes, which no MCP server in front of it can remove.
+`AsyncMilvusClient` alone (the fast calls become the RPCs list_collections, describe_collection, a
+count(*) query and a search): the stall left in the engine itself, below any MCP server in front of it.
 
 Rounds interleave the modes (each round measures every N in every mode, in rotating order), so that
 load from other programs on the machine lands on all of them alike.
@@ -42,6 +43,7 @@ FAST: dict[str, dict[str, Any]] = {
     "milvus_list_collections": {},
     "milvus_describe_collection": {"collection_name": "tiny"},
     "milvus_count": {"collection_name": "tiny"},
+    "milvus_search": {"collection_name": "tiny", "vector": [0.5] * 8, "limit": 3},
 }
 
 Fast = dict[str, Callable[[], Awaitable[Any]]]
@@ -108,6 +110,9 @@ def _direct_calls(client: Any, searcher: Any, queries: list[list[float]]) -> tup
         "milvus_list_collections": lambda: client.list_collections(timeout=60),
         "milvus_describe_collection": lambda: client.describe_collection("tiny", timeout=60),
         "milvus_count": lambda: client.query("tiny", filter="", output_fields=["count(*)"], timeout=60),
+        "milvus_search": lambda: client.search(
+            "tiny", data=[[0.5] * 8], anns_field="vector", limit=3, output_fields=["*"], timeout=60
+        ),
     }
 
     def slow(i: int) -> Awaitable[Any]:

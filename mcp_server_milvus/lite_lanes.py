@@ -7,7 +7,7 @@ behind each (5-6x its idle latency, and every MCP tool makes several such calls)
 what the GIL cannot:
 
 - Every call of a scanning method (search, query, statistics) is timed in thread CPU seconds, per
-  method and collection. Once a collection's calls cost more than `HEAVY_CPU_SECONDS`, later ones run
+  method and collection. Once a call on a collection costs `HEAVY_CPU_SECONDS` or more, the next ones run
   on the heavy lane: `HEAVY_WORKERS` threads at `HEAVY_NICE` (Linux), fed in arrival order. At most
   that many heavy calls compete with quick ones for the GIL, and the kernel runs a quick call's
   thread as soon as it wakes rather than after a heavy one's time slice.
@@ -32,7 +32,8 @@ import grpc
 logger = logging.getLogger(__name__)
 
 SCANNING = ("Search", "HybridSearch", "Query", "GetCollectionStatistics")
-"""Servicer methods whose cost grows with the rows of a collection; every other RPC is metadata."""
+"""Servicer methods whose cost grows with the rows a read scans. Every other RPC (metadata, writes,
+index and load calls) always runs on the ordinary pool."""
 HEAVY_CPU_SECONDS = float(os.environ.get("MILVUS_MCP_ENGINE_HEAVY_CPU_SECONDS", "0.02"))
 HEAVY_WORKERS = int(os.environ.get("MILVUS_MCP_ENGINE_HEAVY_WORKERS", "1"))
 HEAVY_NICE = int(os.environ.get("MILVUS_MCP_ENGINE_HEAVY_NICE", "10"))

@@ -6,6 +6,7 @@ Each function here exists because of one measured defect; remove it when the def
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 from typing import Any
 
@@ -51,6 +52,33 @@ async def wait_for_index(client: Any, collection: str, index_name: str, timeout:
             if state == "Finished":
                 return
             await anyio.sleep(0.1)
+
+
+async def describe_indexes(client: Any, collection: str, timeout: float) -> list[dict[str, Any]]:
+    """Every index of a collection, each as `describe_index` reports it, from one DescribeIndex RPC.
+
+    pymilvus 3.0.2: `AsyncMilvusClient.list_indexes` receives every index's full description (a
+    DescribeIndex with an empty index name) and returns only the names, so a schema fetch had to
+    describe each index in a second round trip. This keeps the descriptions, building each answer as
+    `AsyncGrpcHandler.describe_index` does.
+    """
+    from pymilvus.grpc_gen import common_pb2
+
+    conn = await client._get_connection()
+    descriptions = await conn.list_indexes(collection, timeout=timeout, context=client._generate_call_context())
+    indexes = []
+    for d in descriptions:
+        info: dict[str, Any] = {kv.key: kv.value for kv in d.params}
+        if info.get("params"):
+            info["params"] = json.loads(info["params"])
+        info["field_name"] = d.field_name
+        info["index_name"] = d.index_name
+        info["total_rows"] = d.total_rows
+        info["indexed_rows"] = d.indexed_rows
+        info["pending_index_rows"] = d.pending_index_rows
+        info["state"] = common_pb2.IndexState.Name(d.state)
+        indexes.append(info)
+    return indexes
 
 
 def forget_pymilvus_schema(client: Any, database: str, collection: str) -> None:

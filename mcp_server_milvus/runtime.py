@@ -11,7 +11,6 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import replace
-from functools import partial
 from typing import TypeVar
 
 import anyio
@@ -100,9 +99,9 @@ class Runtime:
         async def fetch() -> CollectionInfo:
             client, t = session.client, self.timeout
             try:
-                described, index_names, state = await gather(
+                described, indexes, state = await gather(
                     lambda: client.describe_collection(collection, timeout=t),
-                    lambda: client.list_indexes(collection, timeout=t),
+                    lambda: compat.describe_indexes(client, collection, t),
                     lambda: client.get_load_state(collection, timeout=t),
                 )
             except Exception as exc:
@@ -110,7 +109,6 @@ class Runtime:
                     raise
                 existing = await client.list_collections(timeout=t)
                 raise errors.unknown_collection(collection, session.database, existing) from None
-            indexes = await gather(*(partial(client.describe_index, collection, n, timeout=t) for n in index_names))
             compat.forget_pymilvus_schema(client, session.database, collection)
             loaded = getattr(state.get("state"), "name", str(state.get("state"))) == "Loaded"
             return collection_info(session.database, described, indexes, loaded)

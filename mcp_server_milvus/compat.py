@@ -81,6 +81,32 @@ async def describe_indexes(client: Any, collection: str, timeout: float) -> list
     return indexes
 
 
+async def lite_load_states(client: Any, timeout: float) -> dict[str, str]:
+    """Every collection of the client's database with its load state ('Loaded' or 'NotLoad'), from
+    one ShowCollections RPC. Milvus Lite only.
+
+    milvus-lite 3.2.2 answers ShowCollections with each collection's `inMemory_percentages` (100 when
+    loaded), which pymilvus 3.0.2's `list_collections` drops, so a listing asked every collection's
+    load state in an RPC of its own. Milvus servers do not keep those percentages for a plain listing.
+    """
+    from pymilvus.client.call_context import _api_level_md
+    from pymilvus.client.prepare import Prepare
+    from pymilvus.client.utils import check_status
+
+    conn = await client._get_connection()
+    response = await conn._async_stub.ShowCollections(
+        Prepare.show_collections_request(),
+        timeout=timeout,
+        metadata=_api_level_md(client._generate_call_context()),
+    )
+    check_status(response.status)
+    percentages = list(response.inMemory_percentages)
+    return {
+        name: "Loaded" if i < len(percentages) and percentages[i] >= 100 else "NotLoad"
+        for i, name in enumerate(response.collection_names)
+    }
+
+
 def forget_pymilvus_schema(client: Any, database: str, collection: str) -> None:
     """Drop pymilvus's own cached schema for a collection.
 

@@ -106,6 +106,9 @@ async def test_list_and_describe_collection(client: Client) -> None:
         {"name": "docs", "row_count": 3, "load_state": "Loaded"},
         {"name": "empty", "row_count": 0, "load_state": "Loaded"},
     ]
+    await ok(client, "milvus_release_collection", collection_name="empty")
+    listed = await ok(client, "milvus_list_collections")
+    assert [(c["name"], c["load_state"]) for c in listed["collections"]] == [("docs", "Loaded"), ("empty", "NotLoad")]
     d = await ok(client, "milvus_describe_collection", collection_name="docs")
     assert d["primary_key"] == {"name": "id", "type": "INT64", "auto_id": False}
     assert d["vector_fields"][0]["dim"] == 4

@@ -9,6 +9,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
+from mcp_server_milvus import compat
 from mcp_server_milvus.arguments import CollectionName, Confirm, Database
 from mcp_server_milvus.gather import gather
 from mcp_server_milvus.models import VectorFieldOut, vector_fields_out
@@ -144,18 +145,27 @@ def register(server: MCPServer[Any], rt: Runtime) -> None:
         """List the collections of a database with their row counts and load states."""
 
         async def op(session: Session) -> CollectionList:
-            summaries: dict[str, CollectionSummary] = {}
+            counts: dict[str, int] = {}
+            states: dict[str, str] = {}
             limiter = anyio.CapacityLimiter(8)
 
             async def summarize(name: str) -> None:
                 async with limiter:
                     try:
-                        rows, state = await gather(
-                            lambda: session.row_count(name, t), lambda: session.load_state(name, t)
-                        )
-                        summaries[name] = CollectionSummary(name=name, row_count=rows, load_state=state)
+                        if session.lite:  # the load state comes with the listing
+                            counts[name] = await session.row_count(name, t)
+                        else:
+                            counts[name], states[name] = await gather(
+                                lambda: session.row_count(name, t), lambda: session.load_state(name, t)
+                            )
                     except Exception:  # dropped meanwhile, or stats unavailable: still list it
-                        summaries[name] = CollectionSummary(name=name)
+                        pass
+
+            async def listing() -> list[str]:
+                if not session.lite:
+                    return list(await session.client.list_collections(timeout=t))
+                states.update(await compat.lite_load_states(session.client, t))
+                return list(states)
 
             # The names are live, but waiting for them before asking for counts would cost a second
             # round trip: summarize the names seen last time while the listing is under way, then any
@@ -167,7 +177,7 @@ def register(server: MCPServer[Any], rt: Runtime) -> None:
                 for name in seen:
                     tg.start_soon(summarize, name)
                 try:
-                    names = sorted(await session.client.list_collections(timeout=t))
+                    names = sorted(await listing())
                 except Exception as exc:  # raised below, as it was, not wrapped in an exception group
                     failure = exc
                     tg.cancel_scope.cancel()
@@ -176,7 +186,7 @@ def register(server: MCPServer[Any], rt: Runtime) -> None:
             if failure is not None:
                 raise failure
             known[session.database] = names
-            listed = [summaries.get(n, CollectionSummary(name=n)) for n in names]
+            listed = [CollectionSummary(name=n, row_count=counts.get(n), load_state=states.get(n)) for n in names]
 
             def build(n: int) -> CollectionList:
                 cut = n < len(listed)

@@ -27,7 +27,7 @@ from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
 
 from benchmarks.harness import CALL_TIMEOUT, HOST, SERVER, START_TIMEOUT, BenchError
-from mcp_server_milvus.lite_host import pid_alive
+from mcp_server_milvus.engine.rundir import pid_alive
 
 
 def free_port() -> int:

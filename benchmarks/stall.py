@@ -7,7 +7,7 @@ and `--lite-in-process` ("in-process") — each on a fresh .db holding an UNFLUS
 flight without pause, the fast calls (milvus_list_collections of `default`, and
 milvus_describe_collection, milvus_count and a limit-3 milvus_search on `tiny`) are timed one after
 another. The ratio is a fast call's latency at N over its idle (N = 0) latency in the same server. The
-search on `tiny` shows that a cheap search does not queue behind the costly ones (see `lite_lanes`).
+search on `tiny` shows that a cheap search does not queue behind the costly ones (see `engine.host_lanes`).
 
 A third row, "engine, direct", puts the same load on the engine process of the "engine" server with
 `AsyncMilvusClient` alone (the fast calls become the RPCs list_collections, describe_collection, a

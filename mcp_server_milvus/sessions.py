@@ -18,7 +18,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 
 from mcp_server_milvus import compat, errors
 from mcp_server_milvus.config import Settings
-from mcp_server_milvus.lite_engine import LiteEngine
+from mcp_server_milvus.engine.client import LiteEngine
 from mcp_server_milvus.logs import quiet_pymilvus
 from mcp_server_milvus.redact import redact
 

@@ -18,7 +18,7 @@ from mcp import Client
 from mcp.client.stdio import StdioServerParameters, stdio_client
 
 from mcp_server_milvus.config import Settings
-from mcp_server_milvus.lite_host import pid_alive
+from mcp_server_milvus.engine.rundir import pid_alive
 from mcp_server_milvus.server import MilvusServer, build_server
 from tests.conftest import fails, make_docs, ok, rows
 
@@ -35,7 +35,7 @@ def engine_pids(db_path: str) -> list[int]:
             cmdline = (entry / "cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        if b"mcp_server_milvus.lite_host" in cmdline and db_path.encode() in cmdline:
+        if b"mcp_server_milvus.engine.host" in cmdline and db_path.encode() in cmdline:
             found.append(int(entry.name))
     return found
 

@@ -1,6 +1,6 @@
 """The Milvus Lite engine process: one data directory served over loopback gRPC until its last user leaves.
 
-Started by `lite_engine.LiteEngine` as `python -m mcp_server_milvus.lite_host`. Milvus Lite is pure
+Started by `engine.client.LiteEngine` as `python -m mcp_server_milvus.engine.host`. Milvus Lite is pure
 Python; in its own process it no longer competes with the MCP server's event loop for the GIL, and
 several MCP servers (a desktop app and an IDE, say) can share one database.
 
@@ -13,22 +13,20 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
 import logging
 import os
 import signal
 import sys
 import threading
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mcp_server_milvus.engine.rundir import live_owners, remove_state, run_lock, write_state
 from mcp_server_milvus.logs import drop_unimplemented
 
 if TYPE_CHECKING:
-    from mcp_server_milvus.lite_lanes import Lanes
+    from mcp_server_milvus.engine.host_lanes import Lanes
 
 SWITCH_INTERVAL = float(os.environ.get("MILVUS_MCP_ENGINE_SWITCH_INTERVAL", "0.0001"))
 """Seconds a thread may hold the GIL before another runnable thread gets it (Python's default: 0.005)."""
@@ -43,64 +41,6 @@ MAX_MESSAGE = 256 * 1024 * 1024
 """Milvus Lite's own limit (as Milvus standalone's) on a gRPC message either way."""
 
 
-def pid_alive(pid: int) -> bool:
-    """True while the process runs; a zombie (exited, not yet reaped by its parent) counts as gone."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return True  # no procfs: trust the signal
-    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
-
-
-def live_owners(owners: Path) -> list[int]:
-    """Pids of the registered users still alive; files left by dead ones are removed."""
-    alive = []
-    for entry in owners.iterdir() if owners.is_dir() else []:
-        try:
-            pid = int(entry.name)
-        except ValueError:
-            continue
-        if pid_alive(pid):
-            alive.append(pid)
-        else:
-            entry.unlink(missing_ok=True)
-    return alive
-
-
-@contextmanager
-def run_lock(run_dir: Path) -> Iterator[None]:
-    """The advisory lock that serializes attaching users and a stopping engine."""
-    import fcntl
-
-    with open(run_dir / "lock", "a+") as handle:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-
-
-def write_state(run_dir: Path, port: int) -> None:
-    tmp = run_dir / f"state.json.{os.getpid()}"
-    tmp.write_text(json.dumps({"pid": os.getpid(), "port": port, "host": "127.0.0.1"}))
-    os.replace(tmp, run_dir / "state.json")
-
-
-def remove_state(run_dir: Path) -> None:
-    state = run_dir / "state.json"
-    try:
-        if json.loads(state.read_text()).get("pid") == os.getpid():
-            state.unlink()
-    except (OSError, ValueError):
-        pass
-
-
 def serve(data_dir: str) -> tuple[Any, Any, int, Lanes]:
     """Open the database and serve it on a free loopback port: (grpc server, MilvusLite, port, lanes).
 
@@ -112,7 +52,7 @@ def serve(data_dir: str) -> tuple[Any, Any, int, Lanes]:
     from milvus_lite.db import MilvusLite
     from pymilvus.grpc_gen import milvus_pb2_grpc
 
-    from mcp_server_milvus.lite_lanes import Lanes
+    from mcp_server_milvus.engine.host_lanes import Lanes
 
     db = MilvusLite(data_dir)
     lanes = Lanes()
@@ -129,7 +69,7 @@ def serve(data_dir: str) -> tuple[Any, Any, int, Lanes]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="mcp_server_milvus.lite_host")
+    parser = argparse.ArgumentParser(prog="mcp_server_milvus.engine.host")
     parser.add_argument("--data-dir", required=True)
     parser.add_argument("--run-dir", required=True)
     args = parser.parse_args(argv)
@@ -146,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     gc.set_threshold(GC_THRESHOLD, *gc.get_threshold()[1:])
     logging.basicConfig(level=logging.INFO, format="%(asctime)s engine %(levelname)s %(name)s: %(message)s")
     logging.getLogger("grpc._server").addFilter(drop_unimplemented)
-    log = logging.getLogger("mcp_server_milvus.lite_host")
+    log = logging.getLogger("mcp_server_milvus.engine.host")
     run_dir = Path(args.run_dir)
 
     from milvus_lite import DataDirLockedError

@@ -20,7 +20,7 @@ from pathlib import Path
 from mcp.server.mcpserver.exceptions import ToolError
 
 from mcp_server_milvus import errors
-from mcp_server_milvus.lite_host import pid_alive, run_lock
+from mcp_server_milvus.engine.rundir import pid_alive, run_lock
 
 logger = logging.getLogger(__name__)
 
@@ -115,7 +115,7 @@ class LiteEngine:
                 [
                     sys.executable,
                     "-m",
-                    "mcp_server_milvus.lite_host",
+                    "mcp_server_milvus.engine.host",
                     "--data-dir",
                     self.db_path,
                     "--run-dir",

@@ -1,0 +1,72 @@
+"""The run directory beside a Milvus Lite database (`<db>.engine/`): the on-disk protocol between the
+engine process and the MCP servers that use it.
+
+It holds `state.json` (the engine's pid and address), `lock` (serializes attaching and stopping),
+`owners/` (one file per server using the engine) and `engine.log`. Both sides import this module.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+
+def pid_alive(pid: int) -> bool:
+    """True while the process runs; a zombie (exited, not yet reaped by its parent) counts as gone."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True  # no procfs: trust the signal
+    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
+
+
+def live_owners(owners: Path) -> list[int]:
+    """Pids of the registered users still alive; files left by dead ones are removed."""
+    alive = []
+    for entry in owners.iterdir() if owners.is_dir() else []:
+        try:
+            pid = int(entry.name)
+        except ValueError:
+            continue
+        if pid_alive(pid):
+            alive.append(pid)
+        else:
+            entry.unlink(missing_ok=True)
+    return alive
+
+
+@contextmanager
+def run_lock(run_dir: Path) -> Iterator[None]:
+    """The advisory lock that serializes attaching users and a stopping engine."""
+    import fcntl
+
+    with open(run_dir / "lock", "a+") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def write_state(run_dir: Path, port: int) -> None:
+    tmp = run_dir / f"state.json.{os.getpid()}"
+    tmp.write_text(json.dumps({"pid": os.getpid(), "port": port, "host": "127.0.0.1"}))
+    os.replace(tmp, run_dir / "state.json")
+
+
+def remove_state(run_dir: Path) -> None:
+    state = run_dir / "state.json"
+    try:
+        if json.loads(state.read_text()).get("pid") == os.getpid():
+            state.unlink()
+    except (OSError, ValueError):
+        pass

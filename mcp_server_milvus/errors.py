@@ -116,12 +116,18 @@ def grpc_status(exc: BaseException) -> str | None:
         return None
 
 
+MESSAGE_CHARS = 300
+"""Most characters of Milvus's own words a message carries: Milvus Lite echoes a whole filter in its
+parse errors, however long."""
+
+
 def milvus_message(exc: BaseException) -> str:
+    """Milvus's (or gRPC's) message for `exc`: one line, secrets masked, cut to `MESSAGE_CHARS`."""
     message = getattr(exc, "message", None)
     if not isinstance(message, str) or not message:
         details = getattr(exc, "details", None)
         message = details() if callable(details) else str(exc)
-    return redact(" ".join(str(message).split()))
+    return excerpt(redact(" ".join(str(message).split())), MESSAGE_CHARS)
 
 
 def is_collection_missing(exc: BaseException) -> bool:
@@ -222,7 +228,7 @@ def bad_filter(expr: str, exc: BaseException, info: CollectionInfo) -> ToolError
     if hints and any("not a field" in h for h in hints):
         fix += f" Fields: {names(info.field_names)}."
     return ToolError(
-        f"Invalid filter {expr!r}: {milvus_message(exc)}.{fix} "
+        f"Invalid filter {excerpt(expr, 200)!r}: {milvus_message(exc)}.{fix} "
         f"A valid filter for '{info.name}' looks like: {filter_example(info)}"
     )
 
@@ -253,3 +259,24 @@ def from_milvus(exc: BaseException, *, uri: str, action: str) -> ToolError:
     if is_connection_failure(exc):
         return unreachable(uri, exc)
     return ToolError(f"Milvus refused to {action}: {milvus_message(exc)}")
+
+
+def leaf(exc: BaseException) -> BaseException:
+    """The first exception inside nested exception groups (a task group's failure), else `exc`."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    return exc
+
+
+def unexpected(tool: str, exc: BaseException) -> ToolError:
+    """A failure no handler anticipated, named for the agent instead of a bare "Error executing tool"."""
+    detail = excerpt(redact(" ".join(str(exc).split())), 300)
+    return ToolError(
+        f"{tool} failed: {type(exc).__name__}{': ' + detail if detail else ''}. Nothing in this server anticipated "
+        "this failure (it is logged); check the arguments, or call milvus_server_info to check the connection."
+    )
+
+
+def excerpt(text: str, limit: int = 80) -> str:
+    """`text` cut to `limit` characters, marked where cut: what a message echoes of the caller's input."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"

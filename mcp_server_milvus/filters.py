@@ -21,14 +21,23 @@ def without_strings(expr: str) -> str:
     return _STRINGS.sub('""', expr)
 
 
+MAX_NAMES = 5
+"""Unknown names a message reports: enough to spot a typo, few enough to keep the answer short."""
+
+
 def unknown_names(expr: str, info: CollectionInfo) -> list[str]:
-    """Identifiers in a filter that are not schema fields: dynamic keys, or typos."""
-    found: list[str] = []
-    for name in _IDENTIFIER.findall(without_strings(expr)):
-        if name.lower() in KEYWORDS or info.field(name) is not None or name in found:
-            continue
-        found.append(name)
-    return found
+    """The first few identifiers in a filter that are not schema fields: dynamic keys, or typos.
+
+    Linear in the filter's length, whatever it holds: it is read on the error path too."""
+    fields = set(info.field_names)
+    found: dict[str, None] = {}
+    for match in _IDENTIFIER.finditer(without_strings(expr)):
+        name = match.group(1)
+        if name not in fields and name.lower() not in KEYWORDS:
+            found[name] = None
+            if len(found) == MAX_NAMES:
+                break
+    return list(found)
 
 
 def slips(expr: str) -> list[str]:

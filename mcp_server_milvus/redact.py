@@ -5,7 +5,10 @@ from __future__ import annotations
 import logging
 import re
 
-_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]+@")
+_USERINFO = re.compile(r"://[^/@\s]+@")
+"""The `user:password@` after a URI's scheme. Anchored on '://' rather than on the scheme, so that matching
+is linear in the text: a scheme pattern like `[a-z][a-z0-9+.-]*://` rescans every run of letters from each
+of its characters, and a 20,000-character filter echoed in an error took 2 s (1 MB: half an hour)."""
 _MASK = "***"
 _secrets: set[str] = set()
 
@@ -22,7 +25,7 @@ def register_secret(secret: str) -> None:
 
 def redact(text: str) -> str:
     """Mask registered secrets and URI credentials in `text`."""
-    text = _USERINFO.sub(rf"\g<scheme>{_MASK}@", text)
+    text = _USERINFO.sub(f"://{_MASK}@", text)
     for secret in sorted(_secrets, key=len, reverse=True):
         text = text.replace(secret, _MASK)
     return text

@@ -38,6 +38,8 @@ class Runtime:
         self.cache = SchemaCache(settings.schema_cache_ttl)
         self.released: set[tuple[str, str]] = set()
         """(database, collection) pairs released through this server: never loaded on demand."""
+        self.listed: dict[str, list[str]] = {}
+        """The collection names each database had at its last listing (see milvus_list_collections)."""
         self._load_locks: dict[tuple[str, str, str], anyio.Lock] = {}
         self._capabilities: Capabilities | None = None
 

@@ -14,8 +14,9 @@ from pydantic import ValidationError
 from mcp_server_milvus import __version__
 from mcp_server_milvus.arguments import describe_validation_error
 from mcp_server_milvus.config import Settings
+from mcp_server_milvus.errors import did_you_mean, excerpt, names, unexpected
 from mcp_server_milvus.runtime import Runtime
-from mcp_server_milvus.tools import collections, data, databases, indexes, query, search
+from mcp_server_milvus.tools import build, collections, create, data, databases, indexes, query, search
 
 INSTRUCTIONS = """\
 Milvus vector database tools. Typical flow: milvus_list_collections → milvus_describe_collection \
@@ -24,13 +25,24 @@ Milvus vector database tools. Typical flow: milvus_list_collections → milvus_d
 named in output_fields; long results say truncated and how to get the rest. Every tool takes an \
 optional `database`."""
 
-FAMILIES = (collections, indexes, data, query, search, databases)
+TOOLS = (
+    *collections.TOOLS,
+    *create.TOOLS,
+    *indexes.TOOLS,
+    *data.TOOLS,
+    *query.TOOLS,
+    *search.TOOLS,
+    *databases.TOOLS,
+)
+"""Every tool, in the order `tools/list` gives them."""
 
 
 class MilvusServer(MCPServer[Runtime]):
     """An `MCPServer` whose argument errors read as one sentence an agent can act on."""
 
     def __init__(self, runtime: Runtime) -> None:
+        tools = build(TOOLS)
+
         @asynccontextmanager
         async def lifespan(_: MCPServer[Runtime]) -> AsyncIterator[Runtime]:
             # Legacy SSE enters the lifespan once per connection: only the last one out closes Milvus.
@@ -51,19 +63,27 @@ class MilvusServer(MCPServer[Runtime]):
             instructions=INSTRUCTIONS,
             lifespan=lifespan,
             log_level=runtime.settings.log_level,
+            tools=tools,
         )
         self.runtime = runtime
+        self._argument_models = {t.name: t.fn_metadata.arg_model for t in tools}
 
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[Runtime, Any] | None = None
     ) -> CallToolResult | InputRequiredResult:
+        if name not in self._argument_models:
+            known = list(self._argument_models)
+            raise ToolError(
+                f"Unknown tool '{excerpt(name, 60)}'.{did_you_mean(name, known)} Tools: {names(known, limit=40)}."
+            )
         try:
             return await super().call_tool(name, arguments, context)
-        except UnexpectedToolError:
-            raise
+        except UnexpectedToolError as exc:  # an argument check of ours crashed: still name the cause
+            raise unexpected(name, exc.__cause__ or exc) from exc
         except ToolError as exc:
             if isinstance(exc.__cause__, ValidationError):
-                raise ToolError(describe_validation_error(name, exc.__cause__)) from exc.__cause__
+                model = self._argument_models[name]
+                raise ToolError(describe_validation_error(name, exc.__cause__, model)) from exc.__cause__
             prefix = f"Error executing tool {name}: "
             message = str(exc)
             if message.startswith(prefix):
@@ -73,7 +93,4 @@ class MilvusServer(MCPServer[Runtime]):
 
 def build_server(settings: Settings) -> MilvusServer:
     """A server for `settings`, every tool family registered. Nothing here touches Milvus."""
-    server = MilvusServer(Runtime(settings))
-    for family in FAMILIES:
-        family.register(server, server.runtime)
-    return server
+    return MilvusServer(Runtime(settings))

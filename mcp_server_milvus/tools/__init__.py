@@ -1,60 +1,185 @@
-"""Tool families, one module each. `tool()` registers one tool the way every tool is registered.
+"""Tool families, one module each, and the one way every tool is made into an MCP tool.
 
-A tool is an `async def` whose parameters are its arguments (pydantic types, so they form the
-`inputSchema`) and whose return type is a pydantic model (the `outputSchema`). `tool()` sends the
-model as `structuredContent`, and its compact JSON as the text content, rather than the SDK's
-indented copy that would cost an agent's context twice as much.
+A tool is a module-level `async def` that takes `ctx: Context` and its arguments (pydantic types, so
+they form the `inputSchema`) and returns a pydantic model (the `outputSchema`). `@tool(...)` only
+records how the tool is announced; `build()` makes the SDK's `Tool`s, with what the SDK has no option for:
+
+- Unknown argument names are refused. The SDK builds each argument model once and ignores extra keys, so
+  `where=` for `filter` would run an unfiltered call and report success. `build()` replaces the model
+  with a subclass that forbids extras and derives the `inputSchema` (`additionalProperties: false`) again.
+- A string means the string. The SDK reads a string given for a non-`str` argument as JSON, so `"null"`
+  became None (`database: "null"` silently meant the default database). Only a field that cannot take a
+  string is read as JSON, and only when the text is a list or an object (clients that send lists as
+  JSON text keep working).
+- The result is sent as `structuredContent`, with its compact JSON as the text content rather than the
+  SDK's indented copy, which would cost an agent's context twice.
+- A failure nobody anticipated still reaches the agent as a `ToolError` naming its cause, not as the
+  SDK's bare "Error executing tool".
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Awaitable, Callable
+import json
+import logging
+import types
+import typing
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
 from typing import Any, ParamSpec
 
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.tools import Tool
+from mcp.server.mcpserver.utilities.func_metadata import FuncMetadata
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, PrivateAttr
 
+from mcp_server_milvus import errors
 from mcp_server_milvus.results import compact_json, dump
+from mcp_server_milvus.runtime import Runtime
+
+logger = logging.getLogger(__name__)
 
 P = ParamSpec("P")
 ToolFn = Callable[P, Awaitable[BaseModel]]
 
 
-def tool(
-    server: MCPServer[Any],
-    *,
-    title: str,
-    read_only: bool = False,
-    destructive: bool = False,
-    idempotent: bool = False,
-) -> Callable[[ToolFn[P]], ToolFn[P]]:
-    """Register the decorated function as a tool named after it, its docstring as the description."""
+@dataclass(frozen=True)
+class Announcement:
+    """How a tool is announced in `tools/list`: its title and behaviour hints."""
 
-    def decorator(fn: ToolFn[P]) -> ToolFn[P]:
-        @functools.wraps(fn)
-        async def send(*args: P.args, **kwargs: P.kwargs) -> CallToolResult:
-            result = await fn(*args, **kwargs)
-            return CallToolResult(
-                content=[TextContent(type="text", text=compact_json(result))],
-                structured_content=dump(result),
-            )
+    title: str
+    read_only: bool
+    destructive: bool
+    idempotent: bool
 
-        annotations = ToolAnnotations(
-            read_only_hint=read_only,
-            destructive_hint=None if read_only else destructive,
-            idempotent_hint=True if idempotent else None,
+    def annotations(self) -> ToolAnnotations:
+        return ToolAnnotations(
+            read_only_hint=self.read_only,
+            destructive_hint=None if self.read_only else self.destructive,
+            idempotent_hint=True if self.idempotent else None,
             open_world_hint=False,
         )
-        server.add_tool(
-            send,
-            name=fn.__name__,
-            title=title,
-            description=inspect.cleandoc(fn.__doc__ or ""),
-            annotations=annotations,
-        )
+
+
+def tool(
+    *, title: str, read_only: bool = False, destructive: bool = False, idempotent: bool = False
+) -> Callable[[ToolFn[P]], ToolFn[P]]:
+    """Mark a module-level function as a tool named after it, its docstring as the description."""
+
+    def decorator(fn: ToolFn[P]) -> ToolFn[P]:
+        fn.__mcp_tool__ = Announcement(title, read_only, destructive, idempotent)  # type: ignore[attr-defined]
         return fn
 
     return decorator
+
+
+def runtime(ctx: Context) -> Runtime:
+    """The server's shared state, as the lifespan handed it to this request."""
+    return ctx.request_context.lifespan_context
+
+
+def build(functions: Iterable[ToolFn[...]]) -> list[Tool]:
+    """The SDK's `Tool` for each function marked with `@tool`, strict about its arguments."""
+    built = []
+    for fn in functions:
+        announcement: Announcement = fn.__mcp_tool__  # type: ignore[attr-defined]
+        made = Tool.from_function(
+            _sender(fn),
+            name=fn.__name__,
+            title=announcement.title,
+            description=inspect.cleandoc(fn.__doc__ or ""),
+            annotations=announcement.annotations(),
+        )
+        built.append(_strict(made))
+    return built
+
+
+def _sender(fn: ToolFn[P]) -> Callable[P, Awaitable[CallToolResult]]:
+    @functools.wraps(fn)
+    async def send(*args: P.args, **kwargs: P.kwargs) -> CallToolResult:
+        try:
+            result = await fn(*args, **kwargs)
+        except ToolError:
+            raise
+        except Exception as exc:
+            cause = errors.leaf(exc)
+            if isinstance(cause, ToolError):
+                raise cause from None
+            logger.error("%s failed unexpectedly", fn.__name__, exc_info=cause)
+            raise errors.unexpected(fn.__name__, cause) from None
+        return CallToolResult(
+            content=[TextContent(type="text", text=compact_json(result))],
+            structured_content=dump(result),
+        )
+
+    return send
+
+
+def strict_model(model: type[BaseModel]) -> type[BaseModel]:
+    """A subclass of `model` that refuses keys it does not declare."""
+
+    class Strict(model):  # type: ignore[misc, valid-type]
+        model_config = ConfigDict(extra="forbid")
+
+    Strict.__name__ = Strict.__qualname__ = model.__name__
+    return Strict
+
+
+class StrictArguments(FuncMetadata):
+    """The SDK's argument handling, with JSON text read only where a string cannot be meant."""
+
+    _structured: frozenset[str] = PrivateAttr(default=frozenset())
+    """Argument names (and aliases) whose values can never be a plain string."""
+
+    def model_post_init(self, context: Any, /) -> None:
+        super().model_post_init(context)
+        self._structured = frozenset(
+            key
+            for name, f in self.arg_model.model_fields.items()
+            if not _admits_str(f.annotation)
+            for key in (name, f.alias)
+            if key
+        )
+
+    def pre_parse_json(self, data: dict[str, Any]) -> dict[str, Any]:
+        parsed = dict(data)
+        for key, value in data.items():
+            if key not in self._structured or not isinstance(value, str):
+                continue
+            try:
+                decoded = json.loads(value)
+            except (ValueError, RecursionError):
+                continue
+            if isinstance(decoded, list | dict):
+                parsed[key] = decoded
+        return parsed
+
+
+def _admits_str(annotation: Any) -> bool:
+    """Whether a value of this annotation may be a plain string."""
+    if annotation is str:
+        return True
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _admits_str(typing.get_args(annotation)[0])
+    if origin is typing.Literal:
+        return any(isinstance(a, str) for a in typing.get_args(annotation))
+    if origin in (typing.Union, types.UnionType):
+        return any(_admits_str(a) for a in typing.get_args(annotation))
+    return annotation is Any
+
+
+def _strict(made: Tool) -> Tool:
+    old = made.fn_metadata
+    arguments = StrictArguments(
+        arg_model=strict_model(old.arg_model),
+        output_schema=old.output_schema,
+        output_model=old.output_model,
+        wrap_output=old.wrap_output,
+    )
+    return made.model_copy(
+        update={"fn_metadata": arguments, "parameters": arguments.arg_model.model_json_schema(by_alias=True)}
+    )

@@ -5,19 +5,18 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import anyio
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
 from mcp_server_milvus import compat
-from mcp_server_milvus.arguments import CollectionName, Confirm, Database
+from mcp_server_milvus.arguments import CollectionName, ConfirmCollection, Database, NewCollection
 from mcp_server_milvus.gather import gather
 from mcp_server_milvus.models import VectorFieldOut, vector_fields_out
 from mcp_server_milvus.results import clean, fit
-from mcp_server_milvus.runtime import Runtime
 from mcp_server_milvus.schema_cache import CollectionInfo, FieldInfo
 from mcp_server_milvus.sessions import Session
-from mcp_server_milvus.tools import create, tool
+from mcp_server_milvus.tools import runtime, tool
 
 MAX_SUMMARIES = 500
 """Collections whose row count and load state a listing looks up; the rest are listed by name."""
@@ -133,213 +132,241 @@ class Flushed(BaseModel):
     row_count: int
 
 
-def register(server: MCPServer[Any], rt: Runtime) -> None:
+@tool(title="List collections", read_only=True)
+async def milvus_list_collections(ctx: Context, database: Database = None) -> CollectionList:
+    """List the collections of a database with their row counts and load states."""
+    rt = runtime(ctx)
     t = rt.timeout
     budget = rt.settings.max_result_bytes
 
-    known: dict[str, list[str]] = {}
-    """The collection names each database had at the last listing."""
+    async def op(session: Session) -> CollectionList:
+        counts: dict[str, int] = {}
+        states: dict[str, str] = {}
+        limiter = anyio.CapacityLimiter(8)
 
-    @tool(server, title="List collections", read_only=True)
-    async def milvus_list_collections(database: Database = None) -> CollectionList:
-        """List the collections of a database with their row counts and load states."""
-
-        async def op(session: Session) -> CollectionList:
-            counts: dict[str, int] = {}
-            states: dict[str, str] = {}
-            limiter = anyio.CapacityLimiter(8)
-
-            async def summarize(name: str) -> None:
-                async with limiter:
-                    try:
-                        if session.lite:  # the load state comes with the listing
-                            counts[name] = await session.row_count(name, t)
-                        else:
-                            counts[name], states[name] = await gather(
-                                lambda: session.row_count(name, t), lambda: session.load_state(name, t)
-                            )
-                    except Exception:  # dropped meanwhile, or stats unavailable: still list it
-                        pass
-
-            async def listing() -> list[str]:
-                if not session.lite:
-                    return list(await session.client.list_collections(timeout=t))
-                states.update(await compat.lite_load_states(session.client, t))
-                return list(states)
-
-            # The names are live, but waiting for them before asking for counts would cost a second
-            # round trip: summarize the names seen last time while the listing is under way, then any
-            # new ones. Summaries of names that are gone are dropped.
-            seen = known.get(session.database, [])[:MAX_SUMMARIES]
-            names: list[str] = []
-            failure: Exception | None = None
-            async with anyio.create_task_group() as tg:
-                for name in seen:
-                    tg.start_soon(summarize, name)
+        async def summarize(name: str) -> None:
+            async with limiter:
                 try:
-                    names = sorted(await listing())
-                except Exception as exc:  # raised below, as it was, not wrapped in an exception group
-                    failure = exc
-                    tg.cancel_scope.cancel()
-                for name in [n for n in names[:MAX_SUMMARIES] if n not in set(seen)]:
-                    tg.start_soon(summarize, name)
-            if failure is not None:
-                raise failure
-            known[session.database] = names
-            listed = [CollectionSummary(name=n, row_count=counts.get(n), load_state=states.get(n)) for n in names]
+                    if session.lite:  # the load state comes with the listing
+                        counts[name] = await session.row_count(name, t)
+                    else:
+                        counts[name], states[name] = await gather(
+                            lambda: session.row_count(name, t), lambda: session.load_state(name, t)
+                        )
+                except Exception:  # dropped meanwhile, or stats unavailable: still list it
+                    pass
 
-            def build(n: int) -> CollectionList:
-                cut = n < len(listed)
-                return CollectionList(
-                    database=session.database,
-                    collections=listed[:n],
-                    total=len(listed),
-                    truncated=cut,
-                    hint="Result cut to fit the context budget; describe a collection by name." if cut else None,
+        async def listing() -> list[str]:
+            if not session.lite:
+                return list(await session.client.list_collections(timeout=t))
+            states.update(await compat.lite_load_states(session.client, t))
+            return list(states)
+
+        # The names are live, but waiting for them before asking for counts would cost a second
+        # round trip: summarize the names seen last time while the listing is under way, then any
+        # new ones. Summaries of names that are gone are dropped.
+        seen = rt.listed.get(session.database, [])[:MAX_SUMMARIES]
+        names: list[str] = []
+        failure: Exception | None = None
+        async with anyio.create_task_group() as tg:
+            for name in seen:
+                tg.start_soon(summarize, name)
+            try:
+                names = sorted(await listing())
+            except Exception as exc:  # raised below, as it was, not wrapped in an exception group
+                failure = exc
+                tg.cancel_scope.cancel()
+            for name in [n for n in names[:MAX_SUMMARIES] if n not in set(seen)]:
+                tg.start_soon(summarize, name)
+        if failure is not None:
+            raise failure
+        rt.listed[session.database] = names
+        listed = [CollectionSummary(name=n, row_count=counts.get(n), load_state=states.get(n)) for n in names]
+
+        def build(n: int) -> CollectionList:
+            cut = n < len(listed)
+            return CollectionList(
+                database=session.database,
+                collections=listed[:n],
+                total=len(listed),
+                truncated=cut,
+                hint="Result cut to fit the context budget; describe a collection by name." if cut else None,
+            )
+
+        return fit(build, listed, budget)[0]
+
+    return await rt.run(database, "list collections", op)
+
+
+@tool(title="Describe a collection", read_only=True)
+async def milvus_describe_collection(
+    ctx: Context, collection_name: CollectionName, database: Database = None
+) -> CollectionDescription:
+    """Describe a collection: fields, primary key, vector fields (dim, metric, index), functions,
+    indexes, partitions, load state, row count, description and properties."""
+    rt = runtime(ctx)
+    t = rt.timeout
+
+    async def op(session: Session) -> CollectionDescription:
+        rt.forget(session, collection_name)  # describe always shows the live schema
+        (info, _), partitions, rows = await gather(  # the schema first: its error names the collection
+            lambda: rt.schema(session, collection_name),
+            lambda: session.client.list_partitions(collection_name, timeout=t),
+            lambda: session.row_count(collection_name, t),
+        )
+        pending = [i.pending_rows for i in info.indexes if i.pending_rows is not None]
+        return CollectionDescription(
+            name=info.name,
+            database=info.database,
+            description=info.description or None,
+            primary_key=PrimaryKeyOut(name=info.primary.name, type=info.primary.type, auto_id=info.primary.auto_id),
+            vector_fields=vector_fields_out(info),
+            fields=[FieldOut.of(f) for f in info.fields],
+            functions=list(info.functions) or None,
+            indexes=[
+                IndexOut(
+                    index_name=i.index_name,
+                    field_name=i.field_name,
+                    index_type=i.index_type,
+                    metric_type=i.metric_type,
+                    params=clean(i.params),
                 )
+                for i in info.indexes
+            ],
+            partitions=list(partitions),
+            load_state="Loaded" if info.loaded else await session.load_state(collection_name, t),
+            row_count=rows,
+            enable_dynamic_field=info.enable_dynamic_field,
+            consistency_level=info.consistency_level,
+            properties=clean(info.properties) or None,
+            flush_pending=(any(p > 0 for p in pending) if pending and not rt.settings.is_lite else None),
+        )
 
-            return fit(build, listed, budget)[0]
+    return await rt.run(database, "describe the collection", op)
 
-        return await rt.run(database, "list collections", op)
 
-    @tool(server, title="Describe a collection", read_only=True)
-    async def milvus_describe_collection(
-        collection_name: CollectionName, database: Database = None
-    ) -> CollectionDescription:
-        """Describe a collection: fields, primary key, vector fields (dim, metric, index), functions,
-        indexes, partitions, load state, row count, description and properties."""
+@tool(title="Drop a collection", destructive=True, idempotent=False)
+async def milvus_drop_collection(
+    ctx: Context, collection_name: CollectionName, confirm_name: ConfirmCollection, database: Database = None
+) -> Dropped:
+    """Drop a collection and all its data, for good. `confirm_name` must repeat `collection_name`."""
+    rt = runtime(ctx)
+    t = rt.timeout
+    if confirm_name != collection_name:
+        raise ToolError(
+            f"confirm_name {confirm_name!r} does not match collection_name {collection_name!r}; "
+            "repeat the exact name to confirm the drop."
+        )
 
-        async def op(session: Session) -> CollectionDescription:
-            rt.forget(session, collection_name)  # describe always shows the live schema
-            (info, _), partitions, rows = await gather(  # the schema first: its error names the collection
-                lambda: rt.schema(session, collection_name),
-                lambda: session.client.list_partitions(collection_name, timeout=t),
-                lambda: session.row_count(collection_name, t),
-            )
-            pending = [i.pending_rows for i in info.indexes if i.pending_rows is not None]
-            return CollectionDescription(
-                name=info.name,
-                database=info.database,
-                description=info.description or None,
-                primary_key=PrimaryKeyOut(name=info.primary.name, type=info.primary.type, auto_id=info.primary.auto_id),
-                vector_fields=vector_fields_out(info),
-                fields=[FieldOut.of(f) for f in info.fields],
-                functions=list(info.functions) or None,
-                indexes=[
-                    IndexOut(
-                        index_name=i.index_name,
-                        field_name=i.field_name,
-                        index_type=i.index_type,
-                        metric_type=i.metric_type,
-                        params=clean(i.params),
-                    )
-                    for i in info.indexes
-                ],
-                partitions=list(partitions),
-                load_state="Loaded" if info.loaded else await session.load_state(collection_name, t),
-                row_count=rows,
-                enable_dynamic_field=info.enable_dynamic_field,
-                consistency_level=info.consistency_level,
-                properties=clean(info.properties) or None,
-                flush_pending=(any(p > 0 for p in pending) if pending and not rt.settings.is_lite else None),
-            )
+    async def op(session: Session, info: CollectionInfo) -> Dropped:
+        await session.client.drop_collection(collection_name, timeout=t)
+        rt.forget(session, collection_name)
+        rt.released.discard((session.database, collection_name))
+        return Dropped(dropped=collection_name, database=session.database)
 
-        return await rt.run(database, "describe the collection", op)
+    return await rt.on_collection(database, collection_name, "drop the collection", op)
 
-    create.register(server, rt)
 
-    @tool(server, title="Drop a collection", destructive=True, idempotent=False)
-    async def milvus_drop_collection(
-        collection_name: CollectionName, confirm_name: Confirm, database: Database = None
-    ) -> Dropped:
-        """Drop a collection and all its data, for good. `confirm_name` must repeat `collection_name`."""
-        if confirm_name != collection_name:
-            raise ToolError(
-                f"confirm_name {confirm_name!r} does not match collection_name {collection_name!r}; "
-                "repeat the exact name to confirm the drop."
-            )
+@tool(title="Rename a collection")
+async def milvus_rename_collection(
+    ctx: Context,
+    collection_name: CollectionName,
+    new_name: Annotated[NewCollection, Field(description="The new name.")],
+    database: Database = None,
+) -> Renamed:
+    """Rename a collection. It stays loaded if it was loaded."""
+    rt = runtime(ctx)
+    t = rt.timeout
 
-        async def op(session: Session, info: CollectionInfo) -> Dropped:
-            await session.client.drop_collection(collection_name, timeout=t)
-            rt.forget(session, collection_name)
+    async def op(session: Session, info: CollectionInfo) -> Renamed:
+        existing = await session.client.list_collections(timeout=t)
+        if new_name in existing:
+            raise ToolError(f"A collection named '{new_name}' already exists; choose another new_name.")
+        was = await session.load_state(collection_name, t)
+        await session.client.rename_collection(collection_name, new_name, timeout=t)
+        rt.forget(session, collection_name)
+        rt.forget(session, new_name)
+        if (session.database, collection_name) in rt.released:
             rt.released.discard((session.database, collection_name))
-            return Dropped(dropped=collection_name, database=session.database)
+            rt.released.add((session.database, new_name))
+        if was == "Loaded":  # Milvus Lite leaves a renamed collection released
+            await session.client.load_collection(new_name, timeout=t)
+        return Renamed(
+            old_name=collection_name,
+            new_name=new_name,
+            database=session.database,
+            load_state=await session.load_state(new_name, t),
+        )
 
-        return await rt.on_collection(database, collection_name, "drop the collection", op)
+    return await rt.on_collection(database, collection_name, "rename the collection", op)
 
-    @tool(server, title="Rename a collection")
-    async def milvus_rename_collection(
-        collection_name: CollectionName,
-        new_name: Annotated[str, Field(min_length=1, max_length=255, description="The new name.")],
-        database: Database = None,
-    ) -> Renamed:
-        """Rename a collection. It stays loaded if it was loaded."""
 
-        async def op(session: Session, info: CollectionInfo) -> Renamed:
-            existing = await session.client.list_collections(timeout=t)
-            if new_name in existing:
-                raise ToolError(f"A collection named '{new_name}' already exists; choose another new_name.")
-            was = await session.load_state(collection_name, t)
-            await session.client.rename_collection(collection_name, new_name, timeout=t)
-            rt.forget(session, collection_name)
-            rt.forget(session, new_name)
-            if (session.database, collection_name) in rt.released:
-                rt.released.discard((session.database, collection_name))
-                rt.released.add((session.database, new_name))
-            if was == "Loaded":  # Milvus Lite leaves a renamed collection released
-                await session.client.load_collection(new_name, timeout=t)
-            return Renamed(
-                old_name=collection_name,
-                new_name=new_name,
-                database=session.database,
-                load_state=await session.load_state(new_name, t),
-            )
+@tool(title="Load a collection", idempotent=True)
+async def milvus_load_collection(
+    ctx: Context, collection_name: CollectionName, database: Database = None
+) -> LoadStateOut:
+    """Load a collection into memory so it can be searched and queried. Reads load a collection on
+    demand unless it was released with milvus_release_collection."""
+    rt = runtime(ctx)
+    t = rt.timeout
 
-        return await rt.on_collection(database, collection_name, "rename the collection", op)
+    async def op(session: Session, info: CollectionInfo) -> LoadStateOut:
+        rt.released.discard((session.database, collection_name))
+        await rt.ensure_loaded(session, info, force=True)
+        return LoadStateOut(
+            collection_name=collection_name,
+            database=session.database,
+            load_state=await session.load_state(collection_name, t),
+        )
 
-    @tool(server, title="Load a collection", idempotent=True)
-    async def milvus_load_collection(collection_name: CollectionName, database: Database = None) -> LoadStateOut:
-        """Load a collection into memory so it can be searched and queried. Reads load a collection on
-        demand unless it was released with milvus_release_collection."""
+    return await rt.on_collection(database, collection_name, "load the collection", op)
 
-        async def op(session: Session, info: CollectionInfo) -> LoadStateOut:
-            rt.released.discard((session.database, collection_name))
-            await rt.ensure_loaded(session, info, force=True)
-            return LoadStateOut(
-                collection_name=collection_name,
-                database=session.database,
-                load_state=await session.load_state(collection_name, t),
-            )
 
-        return await rt.on_collection(database, collection_name, "load the collection", op)
+@tool(title="Release a collection", idempotent=True)
+async def milvus_release_collection(
+    ctx: Context, collection_name: CollectionName, database: Database = None
+) -> LoadStateOut:
+    """Release a collection from memory. Searches and queries then fail until milvus_load_collection."""
+    rt = runtime(ctx)
+    t = rt.timeout
 
-    @tool(server, title="Release a collection", idempotent=True)
-    async def milvus_release_collection(collection_name: CollectionName, database: Database = None) -> LoadStateOut:
-        """Release a collection from memory. Searches and queries then fail until milvus_load_collection."""
+    async def op(session: Session, info: CollectionInfo) -> LoadStateOut:
+        await session.client.release_collection(collection_name, timeout=t)
+        rt.released.add((session.database, collection_name))
+        rt.cache.set_loaded(session.key(collection_name), False)
+        return LoadStateOut(
+            collection_name=collection_name,
+            database=session.database,
+            load_state=await session.load_state(collection_name, t),
+        )
 
-        async def op(session: Session, info: CollectionInfo) -> LoadStateOut:
-            await session.client.release_collection(collection_name, timeout=t)
-            rt.released.add((session.database, collection_name))
-            rt.cache.set_loaded(session.key(collection_name), False)
-            return LoadStateOut(
-                collection_name=collection_name,
-                database=session.database,
-                load_state=await session.load_state(collection_name, t),
-            )
+    return await rt.on_collection(database, collection_name, "release the collection", op)
 
-        return await rt.on_collection(database, collection_name, "release the collection", op)
 
-    @tool(server, title="Flush a collection", idempotent=True)
-    async def milvus_flush(collection_name: CollectionName, database: Database = None) -> Flushed:
-        """Seal a collection's recent writes into indexed segments. Searches on unflushed data are far
-        slower on Milvus Lite: flush after a large insert."""
+@tool(title="Flush a collection", idempotent=True)
+async def milvus_flush(ctx: Context, collection_name: CollectionName, database: Database = None) -> Flushed:
+    """Seal a collection's recent writes into indexed segments. Searches on unflushed data are far
+    slower on Milvus Lite: flush after a large insert."""
+    rt = runtime(ctx)
+    t = rt.timeout
 
-        async def op(session: Session, info: CollectionInfo) -> Flushed:
-            await session.client.flush(collection_name, timeout=t)
-            return Flushed(
-                collection_name=collection_name,
-                database=session.database,
-                row_count=await session.row_count(collection_name, t),
-            )
+    async def op(session: Session, info: CollectionInfo) -> Flushed:
+        await session.client.flush(collection_name, timeout=t)
+        return Flushed(
+            collection_name=collection_name,
+            database=session.database,
+            row_count=await session.row_count(collection_name, t),
+        )
 
-        return await rt.on_collection(database, collection_name, "flush the collection", op)
+    return await rt.on_collection(database, collection_name, "flush the collection", op)
+
+
+TOOLS = (
+    milvus_list_collections,
+    milvus_describe_collection,
+    milvus_drop_collection,
+    milvus_rename_collection,
+    milvus_load_collection,
+    milvus_release_collection,
+    milvus_flush,
+)

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
-from pydantic import BaseModel, BeforeValidator, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field
 
 from mcp_server_milvus import compat, errors
-from mcp_server_milvus.arguments import CollectionName, Database
+from mcp_server_milvus import names as naming
+from mcp_server_milvus.arguments import ArgumentObject, Database, FieldRef, NewCollection, NewField
 from mcp_server_milvus.capabilities import Feature
 from mcp_server_milvus.index_params import index_defaults
 from mcp_server_milvus.models import VectorFieldOut, vector_fields_out
-from mcp_server_milvus.runtime import Runtime
 from mcp_server_milvus.sessions import Session
-from mcp_server_milvus.tools import tool
+from mcp_server_milvus.tools import runtime, tool
 
 
 def _upper(value: Any) -> Any:
@@ -38,10 +38,10 @@ LITE_UNSUPPORTED = {"BINARY_VECTOR", "FLOAT16_VECTOR", "BFLOAT16_VECTOR"}
 DEFAULT_VARCHAR_LENGTH = 512
 
 
-class FieldSpec(BaseModel):
+class FieldSpec(ArgumentObject):
     """One field of a full schema."""
 
-    name: str = Field(min_length=1)
+    name: NewField
     type: TypeName = Field(description="DataType name, e.g. 'INT64', 'VARCHAR', 'FLOAT_VECTOR'.")
     is_primary: bool = False
     auto_id: bool = False
@@ -56,18 +56,18 @@ class FieldSpec(BaseModel):
     description: str = ""
 
 
-class IndexSpec(BaseModel):
-    field_name: str
+class IndexSpec(ArgumentObject):
+    field_name: FieldRef
     index_type: Annotated[str, BeforeValidator(_upper)] = "AUTOINDEX"
     metric_type: MetricType | None = None
     params: dict[str, Any] = Field(default_factory=dict, description="e.g. {'M': 16, 'efConstruction': 200}")
 
 
-class FunctionSpec(BaseModel):
-    name: str
+class FunctionSpec(ArgumentObject):
+    name: Annotated[str, AfterValidator(naming.new("function"))]
     type: Annotated[Literal["BM25"], BeforeValidator(_upper)] = "BM25"
-    input_field_names: list[str] = Field(min_length=1)
-    output_field_names: list[str] = Field(min_length=1)
+    input_field_names: list[FieldRef] = Field(min_length=1)
+    output_field_names: list[FieldRef] = Field(min_length=1)
 
 
 class CreatedCollection(BaseModel):
@@ -198,114 +198,117 @@ def _schema(
     return schema
 
 
-def register(server: MCPServer[Any], rt: Runtime) -> None:
+@tool(title="Create a collection", destructive=False)
+async def milvus_create_collection(
+    ctx: Context,
+    collection_name: Annotated[NewCollection, Field(description="Name of the new collection.")],
+    dimension: Annotated[
+        int | None, Field(ge=1, le=32768, description="Quick setup: the vector dimension, e.g. 768.")
+    ] = None,
+    metric_type: MetricType = "COSINE",
+    id_type: Annotated[Literal["int", "string"], Field(description="Quick setup: primary key type.")] = "int",
+    primary_field_name: NewField = "id",
+    vector_field_name: NewField = "vector",
+    auto_id: Annotated[bool, Field(description="Quick setup: let Milvus assign INT64 ids.")] = False,
+    max_length: Annotated[
+        int | None,
+        Field(ge=1, le=65535, description="Quick setup: max length of string ids (default 512)."),
+    ] = None,
+    enable_dynamic_field: Annotated[
+        bool, Field(description="Accept fields not in the schema (stored as dynamic keys).")
+    ] = True,
+    description: str = "",
+    fields: Annotated[
+        list[FieldSpec] | None,
+        Field(description="Full schema instead of quick setup: every field, exactly one with is_primary."),
+    ] = None,
+    indexes: Annotated[
+        list[IndexSpec] | None,
+        Field(description="Full schema: indexes; a vector field with none gets AUTOINDEX with metric_type."),
+    ] = None,
+    functions: Annotated[
+        list[FunctionSpec] | None,
+        Field(description="Full schema: BM25 functions (VARCHAR with enable_analyzer → SPARSE_FLOAT_VECTOR)."),
+    ] = None,
+    database: Database = None,
+) -> CreatedCollection:
+    """Create a collection, index its vector fields and load it, in one call.
+
+    Quick setup: {"collection_name": "docs", "dimension": 768} gives an INT64 `id`, a FLOAT_VECTOR
+    `vector` with an AUTOINDEX (COSINE), and dynamic fields for everything else. For a full schema pass
+    `fields` (and optionally `indexes`, `functions`) instead of `dimension`.
+    """
+    rt = runtime(ctx)
     t = rt.timeout
+    if (dimension is None) == (fields is None):
+        raise ToolError(
+            "Give either dimension (quick setup, e.g. dimension: 768) or fields (full schema), not "
+            + ("both." if fields is not None else "neither.")
+        )
+    functions = functions or []
+    if fields is None:
+        if auto_id and id_type == "string":
+            raise ToolError("auto_id needs id_type 'int': Milvus generates only INT64 ids.")
+        fields = [
+            FieldSpec(
+                name=primary_field_name,
+                type="INT64" if id_type == "int" else "VARCHAR",
+                is_primary=True,
+                auto_id=auto_id,
+                max_length=max_length if id_type == "string" else None,
+            ),
+            FieldSpec(name=vector_field_name, type="FLOAT_VECTOR", dim=dimension),
+        ]
+    _check_fields(fields, functions, rt.settings.is_lite)
+    index_specs = _indexes(fields, indexes or [], functions, metric_type)
 
-    @tool(server, title="Create a collection", destructive=False)
-    async def milvus_create_collection(
-        collection_name: CollectionName,
-        dimension: Annotated[
-            int | None, Field(ge=1, le=32768, description="Quick setup: the vector dimension, e.g. 768.")
-        ] = None,
-        metric_type: MetricType = "COSINE",
-        id_type: Annotated[Literal["int", "string"], Field(description="Quick setup: primary key type.")] = "int",
-        primary_field_name: str = "id",
-        vector_field_name: str = "vector",
-        auto_id: Annotated[bool, Field(description="Quick setup: let Milvus assign INT64 ids.")] = False,
-        max_length: Annotated[
-            int | None,
-            Field(ge=1, le=65535, description="Quick setup: max length of string ids (default 512)."),
-        ] = None,
-        enable_dynamic_field: Annotated[
-            bool, Field(description="Accept fields not in the schema (stored as dynamic keys).")
-        ] = True,
-        description: str = "",
-        fields: Annotated[
-            list[FieldSpec] | None,
-            Field(description="Full schema instead of quick setup: every field, exactly one with is_primary."),
-        ] = None,
-        indexes: Annotated[
-            list[IndexSpec] | None,
-            Field(description="Full schema: indexes; a vector field with none gets AUTOINDEX with metric_type."),
-        ] = None,
-        functions: Annotated[
-            list[FunctionSpec] | None,
-            Field(description="Full schema: BM25 functions (VARCHAR with enable_analyzer → SPARSE_FLOAT_VECTOR)."),
-        ] = None,
-        database: Database = None,
-    ) -> CreatedCollection:
-        """Create a collection, index its vector fields and load it, in one call.
-
-        Quick setup: {"collection_name": "docs", "dimension": 768} gives an INT64 `id`, a FLOAT_VECTOR
-        `vector` with an AUTOINDEX (COSINE), and dynamic fields for everything else. For a full schema pass
-        `fields` (and optionally `indexes`, `functions`) instead of `dimension`.
-        """
-        if (dimension is None) == (fields is None):
+    async def op(session: Session) -> CreatedCollection:
+        client = session.client
+        capabilities = await rt.capabilities(session)
+        needs: list[tuple[Feature, bool]] = [
+            ("bm25", bool(functions)),
+            ("sparse_vectors", any(f.type == "SPARSE_FLOAT_VECTOR" for f in fields)),
+            ("multi_vector", sum(f.type.endswith("_VECTOR") for f in fields) > 1),
+            ("nullable_default", any(f.nullable or f.default_value is not None for f in fields)),
+        ]
+        for feature, used in needs:
+            if used:
+                capabilities.require(feature)
+        schema = _schema(fields, functions, enable_dynamic_field, description)  # pymilvus is loaded by now
+        if await client.has_collection(collection_name, timeout=t):
+            rows = await session.row_count(collection_name, t)
             raise ToolError(
-                "Give either dimension (quick setup, e.g. dimension: 768) or fields (full schema), not "
-                + ("both." if fields is not None else "neither.")
+                f"Collection '{collection_name}' already exists ({rows} rows). Use it as it is, or drop it "
+                "with milvus_drop_collection first."
             )
-        functions = functions or []
-        if fields is None:
-            if auto_id and id_type == "string":
-                raise ToolError("auto_id needs id_type 'int': Milvus generates only INT64 ids.")
-            fields = [
-                FieldSpec(
-                    name=primary_field_name,
-                    type="INT64" if id_type == "int" else "VARCHAR",
-                    is_primary=True,
-                    auto_id=auto_id,
-                    max_length=max_length if id_type == "string" else None,
-                ),
-                FieldSpec(name=vector_field_name, type="FLOAT_VECTOR", dim=dimension),
-            ]
-        _check_fields(fields, functions, rt.settings.is_lite)
-        index_specs = _indexes(fields, indexes or [], functions, metric_type)
+        await client.create_collection(collection_name, schema=schema, timeout=t)
+        try:
+            for index in index_specs:
+                params: dict[str, Any] = {
+                    "index_type": index.index_type,
+                    "params": index_defaults(index.index_type, index.params),
+                }
+                if index.metric_type:
+                    params["metric_type"] = index.metric_type
+                await compat.create_index(client, collection_name, index.field_name, params, index.field_name, t)
+            await client.load_collection(collection_name, timeout=t)
+        except BaseException:
+            # Leave nothing half-made behind: the collection was ours, created a moment ago.
+            await client.drop_collection(collection_name, timeout=t)
+            raise
+        finally:
+            rt.forget(session, collection_name)
+        rt.released.discard((session.database, collection_name))
+        info, _ = await rt.schema(session, collection_name)
+        return CreatedCollection(
+            collection_name=collection_name,
+            database=session.database,
+            primary_key=info.primary.name,
+            vector_fields=vector_fields_out(info),
+            load_state=await session.load_state(collection_name, t),
+        )
 
-        async def op(session: Session) -> CreatedCollection:
-            client = session.client
-            capabilities = await rt.capabilities(session)
-            needs: list[tuple[Feature, bool]] = [
-                ("bm25", bool(functions)),
-                ("sparse_vectors", any(f.type == "SPARSE_FLOAT_VECTOR" for f in fields)),
-                ("multi_vector", sum(f.type.endswith("_VECTOR") for f in fields) > 1),
-                ("nullable_default", any(f.nullable or f.default_value is not None for f in fields)),
-            ]
-            for feature, used in needs:
-                if used:
-                    capabilities.require(feature)
-            schema = _schema(fields, functions, enable_dynamic_field, description)  # pymilvus is loaded by now
-            if await client.has_collection(collection_name, timeout=t):
-                rows = await session.row_count(collection_name, t)
-                raise ToolError(
-                    f"Collection '{collection_name}' already exists ({rows} rows). Use it as it is, or drop it "
-                    "with milvus_drop_collection first."
-                )
-            await client.create_collection(collection_name, schema=schema, timeout=t)
-            try:
-                for index in index_specs:
-                    params: dict[str, Any] = {
-                        "index_type": index.index_type,
-                        "params": index_defaults(index.index_type, index.params),
-                    }
-                    if index.metric_type:
-                        params["metric_type"] = index.metric_type
-                    await compat.create_index(client, collection_name, index.field_name, params, index.field_name, t)
-                await client.load_collection(collection_name, timeout=t)
-            except BaseException:
-                # Leave nothing half-made behind: the collection was ours, created a moment ago.
-                await client.drop_collection(collection_name, timeout=t)
-                raise
-            finally:
-                rt.forget(session, collection_name)
-            rt.released.discard((session.database, collection_name))
-            info, _ = await rt.schema(session, collection_name)
-            return CreatedCollection(
-                collection_name=collection_name,
-                database=session.database,
-                primary_key=info.primary.name,
-                vector_fields=vector_fields_out(info),
-                load_state=await session.load_state(collection_name, t),
-            )
+    return await rt.run(database, "create the collection", op)
 
-        return await rt.run(database, "create the collection", op)
+
+TOOLS = (milvus_create_collection,)

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
 from mcp_server_milvus import errors, validation
 from mcp_server_milvus.arguments import DEFAULT_CONSISTENCY, CollectionName, Database, Filter, Ids, PartitionName
 from mcp_server_milvus.results import clean, fit
-from mcp_server_milvus.runtime import Runtime
 from mcp_server_milvus.schema_cache import CollectionInfo
 from mcp_server_milvus.sessions import Session
-from mcp_server_milvus.tools import tool
+from mcp_server_milvus.tools import runtime, tool
 
 BATCH_ROWS = 1000
 """Rows per insert RPC: well under gRPC's message limit for vectors of a few thousand dimensions."""
@@ -85,83 +84,98 @@ async def _write(
     return count, clean(ids)
 
 
-def register(server: MCPServer[Any], rt: Runtime) -> None:
+@tool(title="Insert rows")
+async def milvus_insert(
+    ctx: Context,
+    collection_name: CollectionName,
+    rows: Rows,
+    partition_name: PartitionName = None,
+    database: Database = None,
+) -> Inserted:
+    """Insert rows. Every row is checked against the schema first (fields, vector dimension, id type);
+    one bad row writes nothing. Returns the count and ids Milvus assigned."""
+    rt = runtime(ctx)
     t = rt.timeout
     budget = rt.settings.max_result_bytes
 
-    @tool(server, title="Insert rows")
-    async def milvus_insert(
-        collection_name: CollectionName,
-        rows: Rows,
-        partition_name: PartitionName = None,
-        database: Database = None,
-    ) -> Inserted:
-        """Insert rows. Every row is checked against the schema first (fields, vector dimension, id type);
-        one bad row writes nothing. Returns the count and ids Milvus assigned."""
+    async def op(session: Session, info: CollectionInfo) -> Inserted:
+        count, ids = await _write(session, info, rows, partition_name, False, t)
+        return fit(lambda n: Inserted(insert_count=count, ids=ids[:n], truncated=n < len(ids)), ids, budget)[0]
 
-        async def op(session: Session, info: CollectionInfo) -> Inserted:
-            count, ids = await _write(session, info, rows, partition_name, False, t)
-            return fit(lambda n: Inserted(insert_count=count, ids=ids[:n], truncated=n < len(ids)), ids, budget)[0]
+    return await rt.on_collection(database, collection_name, "insert the rows", op)
 
-        return await rt.on_collection(database, collection_name, "insert the rows", op)
 
-    @tool(server, title="Upsert rows", idempotent=True)
-    async def milvus_upsert(
-        collection_name: CollectionName,
-        rows: Rows,
-        partition_name: PartitionName = None,
-        database: Database = None,
-    ) -> Upserted:
-        """Insert rows, replacing any existing row with the same primary key. Rows are checked as for
-        milvus_insert; one bad row writes nothing."""
+@tool(title="Upsert rows", idempotent=True)
+async def milvus_upsert(
+    ctx: Context,
+    collection_name: CollectionName,
+    rows: Rows,
+    partition_name: PartitionName = None,
+    database: Database = None,
+) -> Upserted:
+    """Insert rows, replacing any existing row with the same primary key. Rows are checked as for
+    milvus_insert; one bad row writes nothing."""
+    rt = runtime(ctx)
+    t = rt.timeout
+    budget = rt.settings.max_result_bytes
 
-        async def op(session: Session, info: CollectionInfo) -> Upserted:
-            count, ids = await _write(session, info, rows, partition_name, True, t)
-            return fit(lambda n: Upserted(upsert_count=count, ids=ids[:n], truncated=n < len(ids)), ids, budget)[0]
+    async def op(session: Session, info: CollectionInfo) -> Upserted:
+        count, ids = await _write(session, info, rows, partition_name, True, t)
+        return fit(lambda n: Upserted(upsert_count=count, ids=ids[:n], truncated=n < len(ids)), ids, budget)[0]
 
-        return await rt.on_collection(database, collection_name, "upsert the rows", op)
+    return await rt.on_collection(database, collection_name, "upsert the rows", op)
 
-    @tool(server, title="Delete rows", destructive=True, idempotent=True)
-    async def milvus_delete(
-        collection_name: CollectionName, ids: Ids = None, filter: Filter = None, database: Database = None
-    ) -> Deleted:
-        """Delete rows by primary key (`ids`) or by `filter` (exactly one of the two). Returns how many
-        rows really existed and were deleted, e.g. {"filter": "year < 2000"}."""
-        if (ids is None) == (not filter):
-            raise ToolError('Give exactly one of ids (e.g. [1, 2]) or filter (e.g. "year < 2000").')
 
-        async def op(session: Session, info: CollectionInfo) -> Deleted:
-            client = session.client
-            if ids is not None:
-                if not ids:
-                    return Deleted(delete_count=0)
-                wanted = validation.primary_keys(ids, info)
-                found = await client.query(
-                    info.name,
-                    filter=validation.pk_filter(info, wanted),
-                    output_fields=[info.primary.name],
-                    consistency_level=DEFAULT_CONSISTENCY,
-                    timeout=t,
-                )
-                existing = [row[info.primary.name] for row in found]
-                missing = [k for k in wanted if k not in set(existing)]
-                if missing:
-                    await rt.confirm_primary_key(session, info)
-                if existing:
-                    await client.delete(info.name, ids=existing, timeout=t)
-                return Deleted(delete_count=len(existing), not_found=clean(missing[:100]) or None)
-            assert filter is not None
-            with errors.explained_filter(filter, info):
-                counted = await client.query(
-                    info.name,
-                    filter=filter,
-                    output_fields=["count(*)"],
-                    consistency_level=DEFAULT_CONSISTENCY,
-                    timeout=t,
-                )
-            matches = int(counted[0]["count(*)"]) if counted else 0
-            if matches:
-                await client.delete(info.name, filter=filter, timeout=t)
-            return Deleted(delete_count=matches)
+@tool(title="Delete rows", destructive=True, idempotent=True)
+async def milvus_delete(
+    ctx: Context, collection_name: CollectionName, ids: Ids = None, filter: Filter = None, database: Database = None
+) -> Deleted:
+    """Delete rows by primary key (`ids`) or by `filter` (exactly one of the two). Returns how many
+    rows really existed and were deleted, e.g. {"filter": "year < 2000"}."""
+    rt = runtime(ctx)
+    t = rt.timeout
+    if (ids is None) == (not filter):
+        raise ToolError('Give exactly one of ids (e.g. [1, 2]) or filter (e.g. "year < 2000").')
 
-        return await rt.on_collection(database, collection_name, "delete the rows", op, load=True)
+    async def op(session: Session, info: CollectionInfo) -> Deleted:
+        client = session.client
+        if ids is not None:
+            if not ids:
+                return Deleted(delete_count=0)
+            wanted = validation.primary_keys(ids, info)
+            found = await client.query(
+                info.name,
+                filter=validation.pk_filter(info, wanted),
+                output_fields=[info.primary.name],
+                consistency_level=DEFAULT_CONSISTENCY,
+                timeout=t,
+            )
+            existing = [row[info.primary.name] for row in found]
+            missing = [k for k in wanted if k not in set(existing)]
+            if missing:
+                await rt.confirm_primary_key(session, info)
+            if existing:
+                await client.delete(info.name, ids=existing, timeout=t)
+            return Deleted(delete_count=len(existing), not_found=clean(missing[:100]) or None)
+        assert filter is not None
+        with errors.explained_filter(filter, info):
+            counted = await client.query(
+                info.name,
+                filter=filter,
+                output_fields=["count(*)"],
+                consistency_level=DEFAULT_CONSISTENCY,
+                timeout=t,
+            )
+        matches = int(counted[0]["count(*)"]) if counted else 0
+        if matches:
+            await client.delete(info.name, filter=filter, timeout=t)
+        return Deleted(delete_count=matches)
+
+    return await rt.on_collection(database, collection_name, "delete the rows", op, load=True)
+
+
+TOOLS = (
+    milvus_insert,
+    milvus_upsert,
+    milvus_delete,
+)

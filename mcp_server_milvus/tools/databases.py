@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
 from mcp_server_milvus import __version__, errors
-from mcp_server_milvus.arguments import Confirm
+from mcp_server_milvus.arguments import ConfirmDatabase, DatabaseRef, NewDatabase
 from mcp_server_milvus.redact import redact
-from mcp_server_milvus.runtime import Runtime
 from mcp_server_milvus.sessions import Session
-from mcp_server_milvus.tools import tool
+from mcp_server_milvus.tools import runtime, tool
 
-DatabaseName = Annotated[str, Field(min_length=1, max_length=255, description="Database name.")]
+DatabaseName = Annotated[DatabaseRef, Field(description="Database name.")]
+NewDatabaseName = Annotated[NewDatabase, Field(description="Name of the new database.")]
 
 
 class DatabaseList(BaseModel):
@@ -45,82 +45,103 @@ class ServerInfo(BaseModel):
     schema_cache_ttl_seconds: float
 
 
-def register(server: MCPServer[Any], rt: Runtime) -> None:
+@tool(title="List databases", read_only=True)
+async def milvus_list_databases(
+    ctx: Context,
+) -> DatabaseList:
+    """List the databases of the Milvus instance."""
+    rt = runtime(ctx)
     t = rt.timeout
 
-    @tool(server, title="List databases", read_only=True)
-    async def milvus_list_databases() -> DatabaseList:
-        """List the databases of the Milvus instance."""
+    async def op(session: Session) -> DatabaseList:
+        return DatabaseList(
+            databases=list(await session.client.list_databases(timeout=t)), default=rt.settings.database
+        )
 
-        async def op(session: Session) -> DatabaseList:
-            return DatabaseList(
-                databases=list(await session.client.list_databases(timeout=t)), default=rt.settings.database
-            )
+    return await rt.run(None, "list databases", op)
 
-        return await rt.run(None, "list databases", op)
 
-    @tool(server, title="Create a database")
-    async def milvus_create_database(database_name: DatabaseName) -> DatabaseChanged:
-        """Create a database. Pass its name as `database` to other tools to work in it."""
+@tool(title="Create a database")
+async def milvus_create_database(ctx: Context, database_name: NewDatabaseName) -> DatabaseChanged:
+    """Create a database. Pass its name as `database` to other tools to work in it."""
+    rt = runtime(ctx)
+    t = rt.timeout
 
-        async def op(session: Session) -> DatabaseChanged:
-            existing = await session.client.list_databases(timeout=t)
-            if database_name in existing:
-                raise ToolError(f"Database '{database_name}' already exists; use it with database: '{database_name}'.")
-            await session.client.create_database(database_name, timeout=t)
-            return DatabaseChanged(database=database_name, created=True)
+    async def op(session: Session) -> DatabaseChanged:
+        existing = await session.client.list_databases(timeout=t)
+        if database_name in existing:
+            raise ToolError(f"Database '{database_name}' already exists; use it with database: '{database_name}'.")
+        await session.client.create_database(database_name, timeout=t)
+        return DatabaseChanged(database=database_name, created=True)
 
-        return await rt.run(None, "create the database", op)
+    return await rt.run(None, "create the database", op)
 
-    @tool(server, title="Drop a database", destructive=True)
-    async def milvus_drop_database(database_name: DatabaseName, confirm_name: Confirm) -> DatabaseChanged:
-        """Drop an empty database. `confirm_name` must repeat `database_name`; drop its collections first."""
-        if confirm_name != database_name:
+
+@tool(title="Drop a database", destructive=True)
+async def milvus_drop_database(
+    ctx: Context, database_name: DatabaseName, confirm_name: ConfirmDatabase
+) -> DatabaseChanged:
+    """Drop an empty database. `confirm_name` must repeat `database_name`; drop its collections first."""
+    rt = runtime(ctx)
+    t = rt.timeout
+    if confirm_name != database_name:
+        raise ToolError(
+            f"confirm_name {confirm_name!r} does not match database_name {database_name!r}; repeat the exact name."
+        )
+    if database_name == "default":
+        raise ToolError("The 'default' database cannot be dropped.")
+
+    async def op(session: Session) -> DatabaseChanged:
+        existing = await session.client.list_databases(timeout=t)
+        if database_name not in existing:
+            raise errors.unknown_database(database_name, existing)
+        target = await rt.sessions.get(database_name)
+        collections = await target.client.list_collections(timeout=t)
+        if collections:
             raise ToolError(
-                f"confirm_name {confirm_name!r} does not match database_name {database_name!r}; repeat the exact name."
+                f"Database '{database_name}' still holds {errors.names(collections)}; drop those collections "
+                "first (milvus_drop_collection with database set)."
             )
-        if database_name == "default":
-            raise ToolError("The 'default' database cannot be dropped.")
+        await rt.sessions.discard(database_name)
+        await session.client.drop_database(database_name, timeout=t)
+        rt.cache.invalidate_database(session.endpoint, database_name)
+        return DatabaseChanged(database=database_name, dropped=True)
 
-        async def op(session: Session) -> DatabaseChanged:
-            existing = await session.client.list_databases(timeout=t)
-            if database_name not in existing:
-                raise errors.unknown_database(database_name, existing)
-            target = await rt.sessions.get(database_name)
-            collections = await target.client.list_collections(timeout=t)
-            if collections:
-                raise ToolError(
-                    f"Database '{database_name}' still holds {errors.names(collections)}; drop those collections "
-                    "first (milvus_drop_collection with database set)."
-                )
-            await rt.sessions.discard(database_name)
-            await session.client.drop_database(database_name, timeout=t)
-            rt.cache.invalidate_database(session.endpoint, database_name)
-            return DatabaseChanged(database=database_name, dropped=True)
+    return await rt.run(None, "drop the database", op)
 
-        return await rt.run(None, "drop the database", op)
 
-    @tool(server, title="Server info", read_only=True)
-    async def milvus_server_info() -> ServerInfo:
-        """What this server is connected to: the URI (credentials masked), the backend (Milvus Lite or a
-        Milvus server), its version, and the limits in force."""
+@tool(title="Server info", read_only=True)
+async def milvus_server_info(
+    ctx: Context,
+) -> ServerInfo:
+    """What this server is connected to: the URI (credentials masked), the backend (Milvus Lite or a
+    Milvus server), its version, and the limits in force."""
+    rt = runtime(ctx)
 
-        async def op(session: Session) -> ServerInfo:
-            capabilities = await rt.capabilities(session)
-            version = capabilities.version
-            s = rt.settings
-            return ServerInfo(
-                uri=redact(s.uri),
-                backend="milvus-lite" if s.is_lite or version.startswith("milvus_lite") else "milvus-server",
-                lite_mode=None if not s.is_lite else "in-process" if s.lite_in_process else "engine-process",
-                engine_pid=rt.sessions.engine.pid if rt.sessions.engine else None,
-                server_version=version,
-                capabilities=capabilities.as_dict(),
-                default_database=s.database,
-                mcp_server_version=__version__,
-                max_result_bytes=s.max_result_bytes,
-                timeout_seconds=s.timeout,
-                schema_cache_ttl_seconds=s.schema_cache_ttl,
-            )
+    async def op(session: Session) -> ServerInfo:
+        capabilities = await rt.capabilities(session)
+        version = capabilities.version
+        s = rt.settings
+        return ServerInfo(
+            uri=redact(s.uri),
+            backend="milvus-lite" if s.is_lite or version.startswith("milvus_lite") else "milvus-server",
+            lite_mode=None if not s.is_lite else "in-process" if s.lite_in_process else "engine-process",
+            engine_pid=rt.sessions.engine.pid if rt.sessions.engine else None,
+            server_version=version,
+            capabilities=capabilities.as_dict(),
+            default_database=s.database,
+            mcp_server_version=__version__,
+            max_result_bytes=s.max_result_bytes,
+            timeout_seconds=s.timeout,
+            schema_cache_ttl_seconds=s.schema_cache_ttl,
+        )
 
-        return await rt.run(None, "report the server version", op)
+    return await rt.run(None, "report the server version", op)
+
+
+TOOLS = (
+    milvus_list_databases,
+    milvus_create_database,
+    milvus_drop_database,
+    milvus_server_info,
+)

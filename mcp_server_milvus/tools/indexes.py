@@ -4,20 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
 from mcp_server_milvus import compat, errors, validation
-from mcp_server_milvus.arguments import CollectionName, Database
+from mcp_server_milvus.arguments import CollectionName, Database, FieldRef, IndexRef, NewIndex
 from mcp_server_milvus.index_params import index_defaults
 from mcp_server_milvus.results import clean
-from mcp_server_milvus.runtime import Runtime
 from mcp_server_milvus.schema_cache import CollectionInfo, index_info
 from mcp_server_milvus.sessions import Session
-from mcp_server_milvus.tools import tool
+from mcp_server_milvus.tools import runtime, tool
 
-IndexName = Annotated[str, Field(min_length=1, description="Index name; milvus_describe_collection lists them.")]
+IndexName = Annotated[IndexRef, Field(description="Index name; milvus_describe_collection lists them.")]
 
 
 class IndexDescription(BaseModel):
@@ -31,6 +30,14 @@ class IndexDescription(BaseModel):
     indexed_rows: int | None = None
     pending_index_rows: int | None = None
     total_rows: int | None = None
+
+
+def known_index(info: CollectionInfo, index_name: str) -> None:
+    names = [i.index_name for i in info.indexes]
+    if index_name not in names:
+        hint = errors.did_you_mean(index_name, names)
+        listing = f" Indexes: {errors.names(names)}." if names else " It has no indexes."
+        raise errors.SchemaMismatch(f"Collection '{info.name}' has no index '{index_name}'.{hint}{listing}")
 
 
 class IndexDropped(BaseModel):
@@ -57,90 +64,96 @@ async def describe(session: Session, collection: str, index_name: str, t: float)
     )
 
 
-def register(server: MCPServer[Any], rt: Runtime) -> None:
+@tool(title="Create an index")
+async def milvus_create_index(
+    ctx: Context,
+    collection_name: CollectionName,
+    field_name: Annotated[FieldRef, Field(description="Field to index (vector or scalar).")],
+    index_type: Annotated[
+        str, Field(description="e.g. AUTOINDEX, HNSW, IVF_FLAT, FLAT; SPARSE_INVERTED_INDEX for sparse.")
+    ] = "AUTOINDEX",
+    metric_type: Annotated[
+        str | None, Field(description="For vector fields: COSINE, L2 or IP (BM25 for BM25 outputs).")
+    ] = None,
+    params: Annotated[dict[str, Any] | None, Field(description='e.g. {"M": 16, "efConstruction": 200}.')] = None,
+    index_name: Annotated[NewIndex | None, Field(description="Defaults to the field name.")] = None,
+    database: Database = None,
+) -> IndexDescription:
+    """Build an index on a field and wait until it is ready. A collection must have an index on every
+    vector field before it can be loaded. Example: {"field_name": "vector", "index_type": "HNSW",
+    "metric_type": "COSINE", "params": {"M": 16, "efConstruction": 200}}."""
+    rt = runtime(ctx)
     t = rt.timeout
 
-    def known_index(info: CollectionInfo, index_name: str) -> None:
-        names = [i.index_name for i in info.indexes]
-        if index_name not in names:
-            hint = errors.did_you_mean(index_name, names)
-            listing = f" Indexes: {errors.names(names)}." if names else " It has no indexes."
-            raise errors.SchemaMismatch(f"Collection '{info.name}' has no index '{index_name}'.{hint}{listing}")
+    async def op(session: Session, info: CollectionInfo) -> IndexDescription:
+        f = validation.field_of_role(field_name, info, "field_name")
+        existing = info.index_for(field_name)
+        if existing is not None:
+            raise ToolError(
+                f"Field '{field_name}' already has index '{existing.index_name}' ({existing.index_type}). Drop it "
+                "with milvus_drop_index first (the collection must be released to drop it)."
+            )
+        if f.is_vector and metric_type is None and f.type != "SPARSE_FLOAT_VECTOR":
+            raise ToolError(f"Vector field '{field_name}' needs metric_type: COSINE, L2 or IP.")
+        spec: dict[str, Any] = {
+            "index_type": index_type.upper(),
+            "params": index_defaults(index_type.upper(), params or {}),
+        }
+        if metric_type:
+            spec["metric_type"] = metric_type.upper()
+        elif f.type == "SPARSE_FLOAT_VECTOR":
+            spec["metric_type"] = "BM25" if info.function_for(f.name) else "IP"
+        name = index_name or field_name
+        try:
+            await compat.create_index(session.client, info.name, field_name, spec, name, t)
+        finally:
+            rt.forget(session, info.name)
+        return await describe(session, info.name, name, t)
 
-    @tool(server, title="Create an index")
-    async def milvus_create_index(
-        collection_name: CollectionName,
-        field_name: Annotated[str, Field(description="Field to index (vector or scalar).")],
-        index_type: Annotated[
-            str, Field(description="e.g. AUTOINDEX, HNSW, IVF_FLAT, FLAT; SPARSE_INVERTED_INDEX for sparse.")
-        ] = "AUTOINDEX",
-        metric_type: Annotated[
-            str | None, Field(description="For vector fields: COSINE, L2 or IP (BM25 for BM25 outputs).")
-        ] = None,
-        params: Annotated[dict[str, Any] | None, Field(description='e.g. {"M": 16, "efConstruction": 200}.')] = None,
-        index_name: Annotated[str | None, Field(description="Defaults to the field name.")] = None,
-        database: Database = None,
-    ) -> IndexDescription:
-        """Build an index on a field and wait until it is ready. A collection must have an index on every
-        vector field before it can be loaded. Example: {"field_name": "vector", "index_type": "HNSW",
-        "metric_type": "COSINE", "params": {"M": 16, "efConstruction": 200}}."""
+    return await rt.on_collection(database, collection_name, "create the index", op)
 
-        async def op(session: Session, info: CollectionInfo) -> IndexDescription:
-            f = validation.field_of_role(field_name, info, "field_name")
-            existing = info.index_for(field_name)
-            if existing is not None:
-                raise ToolError(
-                    f"Field '{field_name}' already has index '{existing.index_name}' ({existing.index_type}). Drop it "
-                    "with milvus_drop_index first (the collection must be released to drop it)."
-                )
-            if f.is_vector and metric_type is None and f.type != "SPARSE_FLOAT_VECTOR":
-                raise ToolError(f"Vector field '{field_name}' needs metric_type: COSINE, L2 or IP.")
-            spec: dict[str, Any] = {
-                "index_type": index_type.upper(),
-                "params": index_defaults(index_type.upper(), params or {}),
-            }
-            if metric_type:
-                spec["metric_type"] = metric_type.upper()
-            elif f.type == "SPARSE_FLOAT_VECTOR":
-                spec["metric_type"] = "BM25" if info.function_for(f.name) else "IP"
-            name = index_name or field_name
-            try:
-                await compat.create_index(session.client, info.name, field_name, spec, name, t)
-            finally:
-                rt.forget(session, info.name)
-            return await describe(session, info.name, name, t)
 
-        return await rt.on_collection(database, collection_name, "create the index", op)
+@tool(title="Describe an index", read_only=True)
+async def milvus_describe_index(
+    ctx: Context, collection_name: CollectionName, index_name: IndexName, database: Database = None
+) -> IndexDescription:
+    """Describe an index: type, metric, params, build state, and indexed and pending rows."""
+    rt = runtime(ctx)
+    t = rt.timeout
 
-    @tool(server, title="Describe an index", read_only=True)
-    async def milvus_describe_index(
-        collection_name: CollectionName, index_name: IndexName, database: Database = None
-    ) -> IndexDescription:
-        """Describe an index: type, metric, params, build state, and indexed and pending rows."""
+    async def op(session: Session, info: CollectionInfo) -> IndexDescription:
+        known_index(info, index_name)
+        return await describe(session, info.name, index_name, t)
 
-        async def op(session: Session, info: CollectionInfo) -> IndexDescription:
-            known_index(info, index_name)
-            return await describe(session, info.name, index_name, t)
+    return await rt.on_collection(database, collection_name, "describe the index", op)
 
-        return await rt.on_collection(database, collection_name, "describe the index", op)
 
-    @tool(server, title="Drop an index", destructive=True)
-    async def milvus_drop_index(
-        collection_name: CollectionName, index_name: IndexName, database: Database = None
-    ) -> IndexDropped:
-        """Drop an index. Milvus requires the collection to be released first (milvus_release_collection);
-        without an index on every vector field it cannot be loaded or searched."""
+@tool(title="Drop an index", destructive=True)
+async def milvus_drop_index(
+    ctx: Context, collection_name: CollectionName, index_name: IndexName, database: Database = None
+) -> IndexDropped:
+    """Drop an index. Milvus requires the collection to be released first (milvus_release_collection);
+    without an index on every vector field it cannot be loaded or searched."""
+    rt = runtime(ctx)
+    t = rt.timeout
 
-        async def op(session: Session, info: CollectionInfo) -> IndexDropped:
-            known_index(info, index_name)
-            if await session.load_state(info.name, t) != "NotLoad":
-                raise ToolError(
-                    f"Collection '{info.name}' is loaded; call milvus_release_collection first, then drop the index."
-                )
-            try:
-                await session.client.drop_index(info.name, index_name, timeout=t)
-            finally:
-                rt.forget(session, info.name)
-            return IndexDropped(collection_name=info.name, index_name=index_name)
+    async def op(session: Session, info: CollectionInfo) -> IndexDropped:
+        known_index(info, index_name)
+        if await session.load_state(info.name, t) != "NotLoad":
+            raise ToolError(
+                f"Collection '{info.name}' is loaded; call milvus_release_collection first, then drop the index."
+            )
+        try:
+            await session.client.drop_index(info.name, index_name, timeout=t)
+        finally:
+            rt.forget(session, info.name)
+        return IndexDropped(collection_name=info.name, index_name=index_name)
 
-        return await rt.on_collection(database, collection_name, "drop the index", op)
+    return await rt.on_collection(database, collection_name, "drop the index", op)
+
+
+TOOLS = (
+    milvus_create_index,
+    milvus_describe_index,
+    milvus_drop_index,
+)

@@ -4,17 +4,24 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
 from mcp_server_milvus import errors, validation
-from mcp_server_milvus.arguments import DEFAULT_CONSISTENCY, CollectionName, Consistency, Database, Filter, OutputFields
+from mcp_server_milvus.arguments import (
+    DEFAULT_CONSISTENCY,
+    CollectionName,
+    Consistency,
+    Database,
+    FieldRef,
+    Filter,
+    OutputFields,
+)
 from mcp_server_milvus.results import clean, clean_row, fit
-from mcp_server_milvus.runtime import Runtime
 from mcp_server_milvus.schema_cache import CollectionInfo, FieldInfo, IndexInfo
 from mcp_server_milvus.sessions import Session
-from mcp_server_milvus.tools import tool
+from mcp_server_milvus.tools import runtime, tool
 from mcp_server_milvus.tools.query import MAX_WINDOW
 
 LOWER_IS_BETTER = {"L2", "HAMMING", "JACCARD"}
@@ -148,125 +155,128 @@ def score(metric: str | None, distance: float) -> float:
     return distance
 
 
-def register(server: MCPServer[Any], rt: Runtime) -> None:
+@tool(title="Vector search", read_only=True)
+async def milvus_search(
+    ctx: Context,
+    collection_name: CollectionName,
+    vector: Annotated[
+        list[float] | dict[str, float] | str,
+        Field(
+            description="Query vector: a list of floats of the field's dimension; a sparse vector as "
+            '{"index": weight}; or text, for a BM25 function field.'
+        ),
+    ],
+    anns_field: Annotated[
+        FieldRef | None, Field(description="Vector field to search; defaults to the only one.")
+    ] = None,
+    filter: Filter = None,
+    limit: Annotated[int, Field(ge=1, le=MAX_WINDOW, description="Hits to return.")] = 10,
+    offset: Annotated[int, Field(ge=0, lt=MAX_WINDOW, description="Hits to skip, for paging.")] = 0,
+    output_fields: OutputFields = None,
+    metric_type: Annotated[
+        str | None, Field(description="Must match the field's index metric; usually leave it out.")
+    ] = None,
+    radius: Annotated[float | None, Field(description="Range search: the outer bound of distance.")] = None,
+    range_filter: Annotated[float | None, Field(description="Range search: the inner bound.")] = None,
+    group_by_field: Annotated[
+        FieldRef | None, Field(description="Return at most one hit per value of this scalar field.")
+    ] = None,
+    search_params: Annotated[
+        dict[str, Any] | None,
+        Field(description='Index-specific, e.g. {"ef": 64} for HNSW, {"nprobe": 16} for IVF.'),
+    ] = None,
+    consistency_level: Consistency = DEFAULT_CONSISTENCY,
+    database: Database = None,
+) -> SearchResult:
+    """Find the rows nearest to a query vector. Each hit has id, score (higher is better),
+    distance (Milvus's raw value) and entity (output fields; vectors only when named).
+    Example: {"collection_name": "docs", "vector": [0.1, 0.2, ...], "filter": "year > 2020", "limit": 5}."""
+    rt = runtime(ctx)
     t = rt.timeout
     budget = rt.settings.max_result_bytes
+    if offset + limit > MAX_WINDOW:
+        raise ToolError(f"offset + limit may be at most {MAX_WINDOW} (got {offset + limit}).")
 
-    @tool(server, title="Vector search", read_only=True)
-    async def milvus_search(
-        collection_name: CollectionName,
-        vector: Annotated[
-            list[float] | dict[str, float] | str,
-            Field(
-                description="Query vector: a list of floats of the field's dimension; a sparse vector as "
-                '{"index": weight}; or text, for a BM25 function field.'
-            ),
-        ],
-        anns_field: Annotated[
-            str | None, Field(description="Vector field to search; defaults to the only one.")
-        ] = None,
-        filter: Filter = None,
-        limit: Annotated[int, Field(ge=1, le=MAX_WINDOW, description="Hits to return.")] = 10,
-        offset: Annotated[int, Field(ge=0, lt=MAX_WINDOW, description="Hits to skip, for paging.")] = 0,
-        output_fields: OutputFields = None,
-        metric_type: Annotated[
-            str | None, Field(description="Must match the field's index metric; usually leave it out.")
-        ] = None,
-        radius: Annotated[float | None, Field(description="Range search: the outer bound of distance.")] = None,
-        range_filter: Annotated[float | None, Field(description="Range search: the inner bound.")] = None,
-        group_by_field: Annotated[
-            str | None, Field(description="Return at most one hit per value of this scalar field.")
-        ] = None,
-        search_params: Annotated[
-            dict[str, Any] | None,
-            Field(description='Index-specific, e.g. {"ef": 64} for HNSW, {"nprobe": 16} for IVF.'),
-        ] = None,
-        consistency_level: Consistency = DEFAULT_CONSISTENCY,
-        database: Database = None,
-    ) -> SearchResult:
-        """Find the rows nearest to a query vector. Each hit has id, score (higher is better),
-        distance (Milvus's raw value) and entity (output fields; vectors only when named).
-        Example: {"collection_name": "docs", "vector": [0.1, 0.2, ...], "filter": "year > 2020", "limit": 5}."""
-        if offset + limit > MAX_WINDOW:
-            raise ToolError(f"offset + limit may be at most {MAX_WINDOW} (got {offset + limit}).")
-
-        async def op(session: Session, info: CollectionInfo) -> SearchResult:
-            f = pick_field(info, anns_field)
-            data = query_vector(vector, f, info)
-            capabilities = await rt.capabilities(session)
-            if f.type == "SPARSE_FLOAT_VECTOR":
-                capabilities.require("bm25" if isinstance(data, str) else "sparse_vectors")
-            if group_by_field is not None:
-                capabilities.require("group_by")
-            index = info.index_for(f.name)
-            metric = index.metric_type if index else None
-            if metric_type is not None and metric is not None and metric_type.upper() != metric.upper():
+    async def op(session: Session, info: CollectionInfo) -> SearchResult:
+        f = pick_field(info, anns_field)
+        data = query_vector(vector, f, info)
+        capabilities = await rt.capabilities(session)
+        if f.type == "SPARSE_FLOAT_VECTOR":
+            capabilities.require("bm25" if isinstance(data, str) else "sparse_vectors")
+        if group_by_field is not None:
+            capabilities.require("group_by")
+        index = info.index_for(f.name)
+        metric = index.metric_type if index else None
+        if metric_type is not None and metric is not None and metric_type.upper() != metric.upper():
+            raise ToolError(
+                f"Field '{f.name}' is indexed with metric {metric}; search with metric_type '{metric}' or leave "
+                f"metric_type out (got '{metric_type}')."
+            )
+        params = dict(check_search_params(search_params or {}, index, f, limit))
+        check_range(metric or "COSINE", radius, range_filter)
+        if radius is not None:
+            params["radius"] = radius
+        if range_filter is not None:
+            params["range_filter"] = range_filter
+        if group_by_field is not None:
+            g = validation.field_of_role(group_by_field, info, "group_by_field")
+            if g.is_vector or g.type in {"JSON", "FLOAT", "DOUBLE", "ARRAY"}:
                 raise ToolError(
-                    f"Field '{f.name}' is indexed with metric {metric}; search with metric_type '{metric}' or leave "
-                    f"metric_type out (got '{metric_type}')."
+                    f"group_by_field '{group_by_field}' is {g.type}; group by an integer, VARCHAR or BOOL field."
                 )
-            params = dict(check_search_params(search_params or {}, index, f, limit))
-            check_range(metric or "COSINE", radius, range_filter)
-            if radius is not None:
-                params["radius"] = radius
-            if range_filter is not None:
-                params["range_filter"] = range_filter
-            if group_by_field is not None:
-                g = validation.field_of_role(group_by_field, info, "group_by_field")
-                if g.is_vector or g.type in {"JSON", "FLOAT", "DOUBLE", "ARRAY"}:
-                    raise ToolError(
-                        f"group_by_field '{group_by_field}' is {g.type}; group by an integer, VARCHAR or BOOL field."
-                    )
-            fields, hidden = validation.output_fields(output_fields, info)
-            search_params_arg: dict[str, Any] = {"params": params}
-            if metric:
-                search_params_arg["metric_type"] = metric
-            kwargs: dict[str, Any] = {}
-            if group_by_field:
-                kwargs["group_by_field"] = group_by_field
-            with errors.explained_filter(filter, info):
-                answer = await session.client.search(
-                    info.name,
-                    data=[data],
-                    anns_field=f.name,
-                    filter=filter or "",
-                    limit=limit,
-                    offset=offset,
-                    output_fields=fields,
-                    search_params=search_params_arg,
-                    consistency_level=consistency_level,
-                    timeout=t,
-                    **kwargs,
+        fields, hidden = validation.output_fields(output_fields, info)
+        search_params_arg: dict[str, Any] = {"params": params}
+        if metric:
+            search_params_arg["metric_type"] = metric
+        kwargs: dict[str, Any] = {}
+        if group_by_field:
+            kwargs["group_by_field"] = group_by_field
+        with errors.explained_filter(filter, info):
+            answer = await session.client.search(
+                info.name,
+                data=[data],
+                anns_field=f.name,
+                filter=filter or "",
+                limit=limit,
+                offset=offset,
+                output_fields=fields,
+                search_params=search_params_arg,
+                consistency_level=consistency_level,
+                timeout=t,
+                **kwargs,
+            )
+        hits = []
+        for raw in answer[0] if answer else []:
+            distance = float(raw.get("distance", 0.0))
+            entity = clean_row(dict(raw.get("entity") or {}), hidden | {info.primary.name})
+            hits.append(
+                Hit(
+                    id=clean(hit_id(raw, info)),
+                    score=score(metric, distance),
+                    distance=distance,
+                    entity=entity,
                 )
-            hits = []
-            for raw in answer[0] if answer else []:
-                distance = float(raw.get("distance", 0.0))
-                entity = clean_row(dict(raw.get("entity") or {}), hidden | {info.primary.name})
-                hits.append(
-                    Hit(
-                        id=clean(hit_id(raw, info)),
-                        score=score(metric, distance),
-                        distance=distance,
-                        entity=entity,
-                    )
-                )
-            warning = (validation.empty_result_warning(filter, info) if not hits else None) or (
-                validation.missing_output_warning(output_fields, info, [h.entity for h in hits])
+            )
+        warning = (validation.empty_result_warning(filter, info) if not hits else None) or (
+            validation.missing_output_warning(output_fields, info, [h.entity for h in hits])
+        )
+
+        def build(n: int) -> SearchResult:
+            cut = n < len(hits)
+            return SearchResult(
+                hits=hits[:n],
+                metric_type=metric,
+                truncated=cut,
+                hint=f"Cut to {n} of {len(hits)} hits to fit {budget} bytes; lower limit, name fewer "
+                f"output_fields, or page with offset={offset + n}."
+                if cut
+                else None,
+                warning=warning,
             )
 
-            def build(n: int) -> SearchResult:
-                cut = n < len(hits)
-                return SearchResult(
-                    hits=hits[:n],
-                    metric_type=metric,
-                    truncated=cut,
-                    hint=f"Cut to {n} of {len(hits)} hits to fit {budget} bytes; lower limit, name fewer "
-                    f"output_fields, or page with offset={offset + n}."
-                    if cut
-                    else None,
-                    warning=warning,
-                )
+        return fit(build, hits, budget)[0]
 
-            return fit(build, hits, budget)[0]
+    return await rt.on_collection(database, collection_name, "search", op, load=True)
 
-        return await rt.on_collection(database, collection_name, "search", op, load=True)
+
+TOOLS = (milvus_search,)

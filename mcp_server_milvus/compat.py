@@ -12,31 +12,14 @@ from typing import Any
 
 import anyio
 
-from mcp_server_milvus.errors import grpc_status
 
-
-async def create_index(
-    client: Any, collection: str, field_name: str, params: dict[str, Any], index_name: str, timeout: float
-) -> None:
-    """Create one index and wait until it is built.
-
-    pymilvus 3.0.2 + milvus-lite 3.2.2: `AsyncMilvusClient.create_index` creates the index, then fails
-    with gRPC UNIMPLEMENTED from `alloc_timestamp()`, which pymilvus guards with a synchronous
-    `ignore_unimplemented` decorator that cannot catch an async error. The index does exist by then,
-    so on UNIMPLEMENTED we wait for it ourselves through `describe_index`.
-
-    Indexes are created one call each: with several in one `IndexParams`, Lite creates only the first.
-    """
+def index_params(field_name: str, index_name: str, params: dict[str, Any]) -> Any:
+    """pymilvus's `IndexParams` for one index."""
     from pymilvus import MilvusClient
 
-    index_params = MilvusClient.prepare_index_params()
-    index_params.add_index(field_name=field_name, index_name=index_name, **params)
-    try:
-        await client.create_index(collection, index_params, timeout=timeout)
-    except Exception as exc:
-        if grpc_status(exc) != "UNIMPLEMENTED":
-            raise
-        await wait_for_index(client, collection, index_name, timeout)
+    built = MilvusClient.prepare_index_params()
+    built.add_index(field_name=field_name, index_name=index_name, **params)
+    return built
 
 
 async def wait_for_index(client: Any, collection: str, index_name: str, timeout: float) -> None:
@@ -79,32 +62,6 @@ async def describe_indexes(client: Any, collection: str, timeout: float) -> list
         info["state"] = common_pb2.IndexState.Name(d.state)
         indexes.append(info)
     return indexes
-
-
-async def lite_load_states(client: Any, timeout: float) -> dict[str, str]:
-    """Every collection of the client's database with its load state ('Loaded' or 'NotLoad'), from
-    one ShowCollections RPC. Milvus Lite only.
-
-    milvus-lite 3.2.2 answers ShowCollections with each collection's `inMemory_percentages` (100 when
-    loaded), which pymilvus 3.0.2's `list_collections` drops, so a listing asked every collection's
-    load state in an RPC of its own. Milvus servers do not keep those percentages for a plain listing.
-    """
-    from pymilvus.client.call_context import _api_level_md
-    from pymilvus.client.prepare import Prepare
-    from pymilvus.client.utils import check_status
-
-    conn = await client._get_connection()
-    response = await conn._async_stub.ShowCollections(
-        Prepare.show_collections_request(),
-        timeout=timeout,
-        metadata=_api_level_md(client._generate_call_context()),
-    )
-    check_status(response.status)
-    percentages = list(response.inMemory_percentages)
-    return {
-        name: "Loaded" if i < len(percentages) and percentages[i] >= 100 else "NotLoad"
-        for i, name in enumerate(response.collection_names)
-    }
 
 
 def forget_pymilvus_schema(client: Any, database: str, collection: str) -> None:

@@ -1,14 +1,13 @@
-"""The one translation from failures to agent-facing `ToolError` text.
+"""The wording of every failure an agent reads, as a `ToolError`.
 
-Every message says what went wrong and the concrete next step, in one or two sentences. Milvus and
-gRPC exceptions are recognised by their attributes (`code`, `message`, `code()`), so this module
-imports neither pymilvus nor grpc and costs nothing on the start path.
+Every message says what went wrong and the concrete next step, in one or two sentences. What a failure
+*is* is decided elsewhere (`failures`, and each backend's codes); this module only words it. It imports
+neither pymilvus nor grpc and costs nothing on the start path.
 """
 
 from __future__ import annotations
 
 import difflib
-import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
@@ -16,21 +15,12 @@ from typing import TYPE_CHECKING
 from mcp.server.mcpserver.exceptions import ToolError
 
 from mcp_server_milvus import filters
+from mcp_server_milvus.failures import Failure, Op, during
 from mcp_server_milvus.redact import redact
 
 if TYPE_CHECKING:
+    from mcp_server_milvus.backends import Backend
     from mcp_server_milvus.schema_cache import CollectionInfo
-
-# Milvus status codes (common.proto ErrorCode / pymilvus) this module tells apart.
-COLLECTION_NOT_FOUND = 100
-COLLECTION_NOT_LOADED = 101
-CONNECTION_FAILED = 2
-
-_SCHEMA_CHANGE_WORDS = re.compile(
-    r"does not exist|not exist|not found|inconsistent with defined schema|should be a|type mismatch|"
-    r"schema mismatch|field .* not",
-    re.IGNORECASE,
-)
 
 
 class SchemaMismatch(ToolError):
@@ -100,22 +90,6 @@ def filter_example(info: CollectionInfo) -> str:
     return " and ".join(parts)
 
 
-def milvus_code(exc: BaseException) -> int | None:
-    code = getattr(exc, "code", None)
-    return code if isinstance(code, int) else None
-
-
-def grpc_status(exc: BaseException) -> str | None:
-    """The gRPC status name (UNAVAILABLE, UNIMPLEMENTED, ...) of a gRPC error, else None."""
-    code = getattr(exc, "code", None)
-    if not callable(code):
-        return None
-    try:
-        return getattr(code(), "name", None)
-    except Exception:
-        return None
-
-
 MESSAGE_CHARS = 300
 """Most characters of Milvus's own words a message carries: Milvus Lite echoes a whole filter in its
 parse errors, however long."""
@@ -128,55 +102,6 @@ def milvus_message(exc: BaseException) -> str:
         details = getattr(exc, "details", None)
         message = details() if callable(details) else str(exc)
     return excerpt(redact(" ".join(str(message).split())), MESSAGE_CHARS)
-
-
-def is_collection_missing(exc: BaseException) -> bool:
-    message = milvus_message(exc).lower()
-    return milvus_code(exc) == COLLECTION_NOT_FOUND or (
-        "collection" in message and ("not exist" in message or "not found" in message)
-    )
-
-
-_FILTER_ERROR_WORDS = re.compile(r"pars|express|token|column \d+|expr|filter|syntax", re.IGNORECASE)
-
-
-def is_filter_error(exc: BaseException) -> bool:
-    return bool(_FILTER_ERROR_WORDS.search(milvus_message(exc)))
-
-
-def is_backend_error(exc: BaseException) -> bool:
-    """A failure reported by Milvus, pymilvus or gRPC, as opposed to a defect in this server."""
-    if isinstance(exc, TimeoutError | ConnectionError):
-        return True
-    module = type(exc).__module__
-    return milvus_code(exc) is not None or grpc_status(exc) is not None or module.startswith(("pymilvus", "grpc"))
-
-
-_TIMEOUT_WORDS = re.compile(r"retry timeout|deadline exceeded|timed out", re.IGNORECASE)
-
-
-def is_timeout(exc: BaseException) -> bool:
-    """A call that ran out of time: gRPC's deadline, or pymilvus's retry loop giving up."""
-    if isinstance(exc, TimeoutError) or grpc_status(exc) == "DEADLINE_EXCEEDED":
-        return True
-    return milvus_code(exc) is not None and bool(_TIMEOUT_WORDS.search(milvus_message(exc)))
-
-
-def is_not_loaded(exc: BaseException) -> bool:
-    message = milvus_message(exc).lower()
-    return milvus_code(exc) == COLLECTION_NOT_LOADED or "not loaded" in message or "released" in message
-
-
-def is_connection_failure(exc: BaseException) -> bool:
-    if grpc_status(exc) == "UNAVAILABLE":
-        return True
-    message = milvus_message(exc).lower()
-    return milvus_code(exc) == CONNECTION_FAILED or "fail connecting" in message or "connection" in message
-
-
-def signals_schema_change(exc: BaseException) -> bool:
-    """An error that a changed schema could explain: worth one refetch and retry."""
-    return is_collection_missing(exc) or bool(_SCHEMA_CHANGE_WORDS.search(milvus_message(exc)))
 
 
 def unreachable(uri: str, exc: BaseException | None = None) -> ToolError:
@@ -210,12 +135,13 @@ def timed_out(seconds: float) -> ToolError:
 
 
 @contextmanager
-def explained_filter(expr: str | None, info: CollectionInfo) -> Iterator[None]:
+def explained_filter(expr: str | None, info: CollectionInfo, backend: Backend) -> Iterator[None]:
     """Turn Milvus's complaint about a malformed filter into one that shows a valid filter."""
     try:
-        yield
+        with during(Op.READ):
+            yield
     except Exception as exc:
-        if expr and is_filter_error(exc) and not is_not_loaded(exc):
+        if expr and backend.classify(exc, Op.READ) is Failure.BAD_FILTER:
             raise bad_filter(expr, exc, info) from None
         raise
 
@@ -233,20 +159,6 @@ def bad_filter(expr: str, exc: BaseException, info: CollectionInfo) -> ToolError
     )
 
 
-_MISSING_DATABASE = re.compile(
-    r"database '?([^' \[\]]+)'? (?:does )?not (?:exist|found)"  # Milvus Lite: database 'x' does not exist
-    r"|database not found\[database=([^\]]+)\]"  # Milvus 2.3+: database not found[database=x]
-    r"|database:(\S+) not found",  # Milvus 2.3 create_collection
-    re.IGNORECASE,
-)
-
-
-def missing_database(exc: BaseException) -> str | None:
-    """The database name when Milvus says a database does not exist, else None."""
-    match = _MISSING_DATABASE.search(milvus_message(exc))
-    return next((g for g in match.groups() if g), None) if match else None
-
-
 def unknown_database(name: str, existing: list[str]) -> ToolError:
     return ToolError(
         f"Database '{name}' does not exist.{did_you_mean(name, existing)} Existing databases: "
@@ -254,11 +166,20 @@ def unknown_database(name: str, existing: list[str]) -> ToolError:
     )
 
 
-def from_milvus(exc: BaseException, *, uri: str, action: str) -> ToolError:
-    """A last-resort translation: Milvus's own words, made one line, with what was being done."""
-    if is_connection_failure(exc):
-        return unreachable(uri, exc)
-    return ToolError(f"Milvus refused to {action}: {milvus_message(exc)}")
+_NEXT_STEP: dict[Failure, str] = {
+    Failure.COLLECTION_MISSING: "the collection is gone (dropped meanwhile?); call milvus_list_collections",
+    Failure.NOT_LOADED: "the collection is not loaded; call milvus_load_collection",
+    Failure.PARTITION_MISSING: "a partition it names does not exist; milvus_describe_collection lists them",
+    Failure.INDEX_MISSING: "the index does not exist; milvus_describe_collection lists the indexes",
+    Failure.INDEX_EXISTS: "the field already has an index; drop it with milvus_drop_index first",
+    Failure.BAD_FILTER: "the filter is not valid; see milvus_describe_collection for the fields",
+}
+
+
+def from_milvus(exc: BaseException, failure: Failure, *, action: str) -> ToolError:
+    """Milvus's own words, made one line, with what was being done and, where known, what to do."""
+    step = _NEXT_STEP.get(failure)
+    return ToolError(f"Milvus refused to {action}: {milvus_message(exc)}" + (f". Likely {step}." if step else ""))
 
 
 def leaf(exc: BaseException) -> BaseException:

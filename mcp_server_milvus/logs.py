@@ -40,6 +40,6 @@ def quiet_pymilvus() -> None:
 
 def drop_unimplemented(record: logging.LogRecord) -> bool:
     """Milvus Lite's in-process gRPC server logs a traceback for each RPC it does not implement
-    (AllocTimestamp, after every create_index: see compat.create_index). Those are expected."""
+    (AllocTimestamp, after every create_index: see backends.lite.LiteBackend.create_index). Those are expected."""
     error = record.exc_info[1] if record.exc_info else None
     return not isinstance(error, NotImplementedError)

@@ -25,12 +25,16 @@ def cut_marker(dropped: int) -> str:
     return f"…[cut {dropped} chars]"
 
 
-def clean(value: Any) -> Any:
-    """Make one value safe for an agent's context and for JSON clients."""
+def clean(value: Any, *, exact_ints: bool = False) -> Any:
+    """Make one value safe for an agent's context and for JSON clients.
+
+    Integers beyond 2^53 become strings, which JavaScript clients can hold exactly, unless `exact_ints`:
+    inside JSON and dynamic fields they stay numbers, so that a row read and written back stores the
+    same values."""
     if isinstance(value, bool) or value is None:
         return value
     if isinstance(value, int):
-        return str(value) if abs(value) > MAX_SAFE_INTEGER else value
+        return str(value) if abs(value) > MAX_SAFE_INTEGER and not exact_ints else value
     if isinstance(value, float):
         return value if math.isfinite(value) else str(value)
     if isinstance(value, str):
@@ -38,19 +42,20 @@ def clean(value: Any) -> Any:
             return value[:MAX_STRING_CHARS] + cut_marker(len(value) - MAX_STRING_CHARS)
         return value
     if isinstance(value, dict):
-        return {str(k): clean(v) for k, v in value.items()}
+        return {str(k): clean(v, exact_ints=exact_ints) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [clean(v) for v in value]
+        return [clean(v, exact_ints=exact_ints) for v in value]
     if isinstance(value, bytes):
         return f"<{len(value)} bytes>"
     if hasattr(value, "tolist"):  # numpy arrays and scalars
-        return clean(value.tolist())
+        return clean(value.tolist(), exact_ints=exact_ints)
     return clean(str(value))
 
 
-def clean_row(row: dict[str, Any], hidden: set[str]) -> dict[str, Any]:
-    """A row without the `hidden` fields (vectors not asked for), every value cleaned."""
-    return {k: clean(v) for k, v in row.items() if k not in hidden}
+def clean_row(row: dict[str, Any], hidden: set[str], int64_fields: frozenset[str]) -> dict[str, Any]:
+    """A row without the `hidden` fields (vectors not asked for), every value cleaned: INT64 fields (and
+    ARRAYs of INT64) send integers beyond 2^53 as strings; every other value keeps its integers exact."""
+    return {k: clean(v, exact_ints=k not in int64_fields) for k, v in row.items() if k not in hidden}
 
 
 def compact_json(model: BaseModel) -> str:
@@ -85,3 +90,36 @@ def fit(build: Callable[[int], Model], items: Sequence[Any], budget: int) -> tup
         else:
             high = mid - 1
     return build(low), low
+
+
+def squeeze(value: Any, budget: int) -> Any:
+    """`value` cut until its compact JSON takes at most about `budget` bytes: the largest string or list
+    inside is halved, with a marker, until it fits. A single row larger than the whole result budget is
+    returned this way rather than not at all, so that paging always moves on."""
+    while _size(value) > budget:
+        shrunk = _halve_largest(value)
+        if shrunk is None:
+            break
+        value = shrunk
+    return value
+
+
+def _size(value: Any) -> int:
+    return len(json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str).encode())
+
+
+def _halve_largest(value: Any) -> Any | None:
+    """A copy of `value` with its largest part halved; None when nothing is left to cut."""
+    if isinstance(value, str):
+        keep = len(value) // 2
+        return value[:keep] + cut_marker(len(value) - keep) if keep else None
+    if isinstance(value, list):
+        if not value:
+            return None
+        keep = len(value) // 2
+        return [*value[:keep], f"…[cut {len(value) - keep} items]"]
+    if isinstance(value, dict) and value:
+        key = max(value, key=lambda k: _size(value[k]))
+        inner = _halve_largest(value[key])
+        return None if inner is None else {**value, key: inner}
+    return None

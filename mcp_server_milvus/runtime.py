@@ -1,8 +1,9 @@
 """The state every tool call shares, and the one path a call takes to Milvus.
 
 `Runtime.run` and `Runtime.on_collection` wrap each tool's Milvus work: they pick the session for the
-call's database, look the collection up in the schema cache, load it on demand, retry once when an
-error says the cached schema is stale, and translate every failure into a `ToolError` for the agent.
+call's database, look the collection up in the schema cache, load it on demand, retry once when the
+failure came from a cached schema that has since changed, and translate every failure into a
+`ToolError` for the agent.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ import anyio
 from mcp.server.mcpserver.exceptions import ToolError
 
 from mcp_server_milvus import compat, errors
-from mcp_server_milvus.capabilities import Capabilities, from_version
+from mcp_server_milvus.capabilities import Capabilities
 from mcp_server_milvus.config import Settings
+from mcp_server_milvus.failures import Failure, Op, common, during, is_backend_error, op_of
 from mcp_server_milvus.gather import gather
 from mcp_server_milvus.schema_cache import CollectionInfo, SchemaCache, collection_info
 from mcp_server_milvus.sessions import Session, Sessions
@@ -26,7 +28,9 @@ from mcp_server_milvus.sessions import Session, Sessions
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
-Op = Callable[[Session, CollectionInfo], Awaitable[T]]
+OpFn = Callable[[Session, CollectionInfo], Awaitable[T]]
+
+_NOT_WORTH_A_REFETCH = {Failure.TIMEOUT, Failure.UNREACHABLE}
 
 
 class Runtime:
@@ -41,7 +45,12 @@ class Runtime:
         self.listed: dict[str, list[str]] = {}
         """The collection names each database had at its last listing (see milvus_list_collections)."""
         self._load_locks: dict[tuple[str, str, str], anyio.Lock] = {}
-        self._capabilities: Capabilities | None = None
+        self._write_locks: dict[tuple[str, str, str], anyio.Lock] = {}
+
+    def write_lock(self, session: Session, collection: str) -> anyio.Lock:
+        """Held by a write from its existence check to its last batch, so that two calls through this
+        server cannot both find an id free and both write it."""
+        return self._write_locks.setdefault(session.key(collection), anyio.Lock())
 
     @property
     def timeout(self) -> float:
@@ -58,42 +67,53 @@ class Runtime:
             return await op(session)
 
     async def on_collection(
-        self, database: str | None, collection: str, action: str, op: Op[T], *, load: bool = False
+        self, database: str | None, collection: str, action: str, op: OpFn[T], *, load: bool = False
     ) -> T:
         """Run `op` with the collection's cached schema; load the collection first when `load`.
 
-        When `op` fails in a way a changed schema explains and the schema came from the cache, the
-        entry is refetched and `op` runs once more: another program may have changed the collection.
+        When `op` fails and the schema came from the cache, the schema is fetched again: if it changed
+        (another program recreated the collection or an index), `op` runs once more on the live one.
         """
         db = database or self.settings.database
         async with self.guard(db, action):
             session = await self.sessions.get(db)
+            info, fresh = await self.schema(session, collection)
             for attempt in range(2):
-                info, fresh = await self.schema(session, collection)
                 try:
                     if load:
                         info = await self.ensure_loaded(session, info)
                     return await op(session, info)
-                except errors.SchemaMismatch:
-                    if fresh or attempt:
-                        raise
-                except ToolError:
-                    raise
                 except Exception as exc:
-                    stale_load = load and errors.is_not_loaded(exc) and info.loaded
-                    if attempt or not (stale_load or (not fresh and errors.signals_schema_change(exc))):
+                    if isinstance(exc, ToolError) and not isinstance(exc, errors.SchemaMismatch):
                         raise
-                logger.info("Schema of %s.%s looked stale; refetching", db, collection)
-                self.forget(session, collection)
+                    live = None if attempt else await self._changed(session, info, fresh, exc, load)
+                    if live is None:
+                        raise
+                    logger.info("Schema of %s.%s changed under us; retrying on the live one", db, collection)
+                    info, fresh = live, True
         raise AssertionError("unreachable")
 
+    async def _changed(
+        self, session: Session, info: CollectionInfo, fresh: bool, exc: Exception, load: bool
+    ) -> CollectionInfo | None:
+        """The live schema when a failure of `op` on `info` is worth a retry on it, else None."""
+        failure = None if isinstance(exc, errors.SchemaMismatch) else session.backend.classify(exc, op_of(exc))
+        if failure in _NOT_WORTH_A_REFETCH or (failure is None and not isinstance(exc, errors.SchemaMismatch)):
+            return None
+        if failure is Failure.NOT_LOADED:
+            if not (load and info.loaded):  # the cache said loaded: released elsewhere, or a restarted engine
+                return None
+        elif fresh and failure is not Failure.COLLECTION_MISSING:
+            return None
+        self.forget(session, info.name)
+        live, _ = await self.schema(session, info.name)
+        if failure in (Failure.NOT_LOADED, Failure.COLLECTION_MISSING) or live.shape != info.shape:
+            return live
+        return None
+
     async def capabilities(self, session: Session) -> Capabilities:
-        """What the backend supports, learned from its version on first use and kept."""
-        if self._capabilities is None:
-            version = str(await session.client.get_server_version(timeout=self.timeout))
-            self._capabilities = from_version(version)
-            logger.info("Connected to %s %s", self._capabilities.backend, version)
-        return self._capabilities
+        """What the backend supports, learned from its version at first contact."""
+        return session.backend.capabilities
 
     async def schema(self, session: Session, collection: str) -> tuple[CollectionInfo, bool]:
         """The cached schema of `collection`, fetched on a miss; a missing collection is a ToolError."""
@@ -101,15 +121,17 @@ class Runtime:
         async def fetch() -> CollectionInfo:
             client, t = session.client, self.timeout
             try:
-                described, indexes, state = await gather(
-                    lambda: client.describe_collection(collection, timeout=t),
-                    lambda: compat.describe_indexes(client, collection, t),
-                    lambda: client.get_load_state(collection, timeout=t),
-                )
+                with during(Op.DESCRIBE):
+                    described, indexes, state = await gather(
+                        lambda: client.describe_collection(collection, timeout=t),
+                        lambda: compat.describe_indexes(client, collection, t),
+                        lambda: client.get_load_state(collection, timeout=t),
+                    )
             except Exception as exc:
-                if not errors.is_collection_missing(exc):
+                if session.backend.classify(exc, Op.DESCRIBE) is not Failure.COLLECTION_MISSING:
                     raise
-                existing = await client.list_collections(timeout=t)
+                with during(Op.LIST_COLLECTIONS):  # a missing database fails here, on a server too
+                    existing = await client.list_collections(timeout=t)
                 raise errors.unknown_collection(collection, session.database, existing) from None
             compat.forget_pymilvus_schema(client, session.database, collection)
             loaded = getattr(state.get("state"), "name", str(state.get("state"))) == "Loaded"
@@ -156,7 +178,8 @@ class Runtime:
             current = self.cache.peek(key)
             if force or current is None or not current.loaded:
                 logger.info("Loading %s.%s%s", session.database, info.name, "" if force else " on demand")
-                await session.client.load_collection(info.name, timeout=self.timeout)
+                with during(Op.LOAD):
+                    await session.client.load_collection(info.name, timeout=self.timeout)
                 self.cache.set_loaded(key, True)
         return replace(info, loaded=True)
 
@@ -168,25 +191,29 @@ class Runtime:
         except ToolError:
             raise
         except Exception as exc:
-            if not errors.is_backend_error(exc):
-                raise  # a defect of ours: the SDK logs its traceback, and the agent is not misled
-            if errors.is_timeout(exc):
-                raise errors.timed_out(self.timeout) from None
-            if errors.is_connection_failure(exc):
-                if await self.sessions.recover_engine():
-                    raise errors.engine_restarted(self.settings.uri) from None
-                await self.sessions.discard(database)
-                raise errors.unreachable(self.settings.uri, exc) from None
-            missing = errors.missing_database(exc)
-            if missing is not None:
-                raise await self._unknown_database(missing) from None
-            logger.debug("Milvus failed to %s", action, exc_info=True)
-            raise errors.from_milvus(exc, uri=self.settings.uri, action=action) from None
+            backend = self.sessions.backend
+            if backend is not None:
+                failure = backend.classify(exc, op_of(exc))
+            else:  # Milvus never answered: no backend to ask
+                failure = common(exc) or (Failure.REFUSED if is_backend_error(exc) else None)
+            if failure is None:
+                raise  # a defect of ours: the tool names it, and the log keeps its traceback
+            raise await self._explain(failure, exc, database, action) from None
 
-    async def _unknown_database(self, name: str) -> ToolError:
-        try:
-            session = await self.sessions.get(self.settings.database)
-            existing = await session.client.list_databases(timeout=self.timeout)
-        except Exception:
-            existing = []
-        return errors.unknown_database(name, existing)
+    async def _explain(self, failure: Failure, exc: Exception, database: str, action: str) -> ToolError:
+        if failure is Failure.TIMEOUT:
+            return errors.timed_out(self.timeout)
+        if failure is Failure.UNREACHABLE:
+            if await self.sessions.recover_engine():
+                return errors.engine_restarted(self.settings.uri)
+            await self.sessions.discard(database)
+            return errors.unreachable(self.settings.uri, exc)
+        if failure is Failure.DATABASE_MISSING:
+            try:
+                session = await self.sessions.get(self.settings.database)
+                existing = await session.client.list_databases(timeout=self.timeout)
+            except Exception:
+                existing = []
+            return errors.unknown_database(database, existing)
+        logger.debug("Milvus failed to %s (%s)", action, failure, exc_info=True)
+        return errors.from_milvus(exc, failure, action=action)

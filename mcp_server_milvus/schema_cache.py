@@ -86,8 +86,23 @@ class CollectionInfo:
     fetched_at: float = field(default_factory=time.monotonic, compare=False)
 
     @property
+    def shape(self) -> tuple[Any, ...]:
+        """What arguments are checked against: fields, indexes (not their build progress) and functions.
+        A failure on a cached schema is retried only when the live one has another shape."""
+        indexes = tuple((i.index_name, i.field_name, i.index_type, i.metric_type) for i in self.indexes)
+        functions = tuple(
+            (f["name"], tuple(f["input_field_names"]), tuple(f["output_field_names"])) for f in self.functions
+        )
+        return (self.fields, indexes, functions, self.enable_dynamic_field)
+
+    @property
     def primary(self) -> FieldInfo:
         return next(f for f in self.fields if f.is_primary)
+
+    @property
+    def int64_fields(self) -> frozenset[str]:
+        """Fields whose integers follow the INT64 rule in results (strings beyond 2^53)."""
+        return frozenset(f.name for f in self.fields if "INT64" in (f.type, f.element_type))
 
     @property
     def vector_fields(self) -> list[FieldInfo]:

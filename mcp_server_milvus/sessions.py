@@ -17,6 +17,7 @@ import anyio
 from mcp.server.mcpserver.exceptions import ToolError
 
 from mcp_server_milvus import compat, errors
+from mcp_server_milvus.backends import Backend, for_version
 from mcp_server_milvus.config import Settings
 from mcp_server_milvus.engine.client import LiteEngine
 from mcp_server_milvus.logs import quiet_pymilvus
@@ -33,8 +34,8 @@ class Session:
     database: str
     endpoint: str
     """The identity of the Milvus behind this client, shared by every database of one endpoint."""
-    lite: bool = False
-    """Milvus Lite, whose collection statistics count unflushed rows too."""
+    backend: Backend
+    """How this Milvus differs from the others: every backend difference is asked of it."""
 
     def key(self, collection: str) -> tuple[str, str, str]:
         return (self.endpoint, self.database, collection)
@@ -45,25 +46,8 @@ class Session:
         return getattr(state, "name", str(state))
 
     async def row_count(self, collection: str, timeout: float) -> int:
-        """Rows, unflushed ones included.
-
-        Milvus Lite's collection statistics count every row. A Milvus server's count flushed segments
-        only, so there a loaded collection is counted with a Strong count(*) query, and one that is not
-        falls back to the statistics.
-        """
-        if self.lite:
-            stats = await self.client.get_collection_stats(collection, timeout=timeout)
-            return int(stats.get("row_count", 0))
-        try:
-            found = await self.client.query(
-                collection, filter="", output_fields=["count(*)"], consistency_level="Strong", timeout=timeout
-            )
-            return int(found[0]["count(*)"])
-        except Exception as exc:
-            if not errors.is_not_loaded(exc):
-                raise
-        stats = await self.client.get_collection_stats(collection, timeout=timeout)
-        return int(stats.get("row_count", 0))
+        """Rows, unflushed ones included."""
+        return await self.backend.row_count(self.client, collection, timeout)
 
 
 class Sessions:
@@ -74,6 +58,8 @@ class Sessions:
         self.endpoint = redact(settings.uri)
         self.engine = LiteEngine(settings.uri) if settings.is_lite and not settings.lite_in_process else None
         """The Milvus Lite engine process, unless Lite runs in-process or Milvus is a server."""
+        self.backend: Backend | None = None
+        """Chosen from the version Milvus reports when the first client connects."""
         self._sessions: dict[str, Session] = {}
         self._lock = anyio.Lock()
 
@@ -85,7 +71,15 @@ class Sessions:
             session = self._sessions.get(database)
             if session is None:
                 client = await anyio.to_thread.run_sync(self._new_client, database)
-                session = self._sessions[database] = Session(client, database, self.endpoint, self.settings.is_lite)
+                if self.backend is None:
+                    try:
+                        version = str(await client.get_server_version(timeout=self.settings.timeout))
+                    except BaseException:
+                        await _close_quietly(client)
+                        raise
+                    self.backend = for_version(version)
+                    logger.info("Connected to %s %s", self.backend.kind, version)
+                session = self._sessions[database] = Session(client, database, self.endpoint, self.backend)
             return session
 
     def _new_client(self, database: str) -> Any:

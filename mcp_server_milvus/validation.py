@@ -6,6 +6,7 @@ and checks once more before the agent sees the error, since another program may 
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from typing import Any
@@ -13,7 +14,7 @@ from typing import Any
 from mcp.server.mcpserver.exceptions import ToolError
 
 from mcp_server_milvus import filters
-from mcp_server_milvus.errors import SchemaMismatch, closest, did_you_mean, names, unknown_field
+from mcp_server_milvus.errors import SchemaMismatch, closest, did_you_mean, excerpt, names, unknown_field
 from mcp_server_milvus.schema_cache import CollectionInfo, FieldInfo
 
 FLOAT32_MAX = 3.4028234663852886e38
@@ -26,17 +27,37 @@ INT_RANGES = {
 }
 
 
+JSON_MAX_BYTES = 65536
+"""Milvus's limit on one JSON value (and on a row's dynamic fields together)."""
+SPARSE_INDEX_MAX = 2**32 - 2
+
+
+def _shown(value: Any) -> str:
+    return excerpt(repr(value), 60)
+
+
 def _int(value: Any) -> int | None:
-    """An integer from an int or a numeric string (INT64 ids beyond 2^53 travel as strings)."""
+    """An integer from an int, an integral float or a numeric string (INT64 beyond 2^53 travels as one)."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
         return value
     if isinstance(value, float) and value.is_integer():
         return int(value)
-    if isinstance(value, str) and re.fullmatch(r"-?\d+", value.strip()):
+    if isinstance(value, str) and len(value) <= 24 and re.fullmatch(r"-?\d+", value.strip()):
         return int(value)
     return None
+
+
+def _number(value: Any) -> float | None:
+    """A finite float from an int or a float, or None (bools, strings, NaN, infinity, 10**400)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
 
 
 def primary_keys(values: list[int | str], info: CollectionInfo) -> list[int | str]:
@@ -49,23 +70,28 @@ def primary_keys(values: list[int | str], info: CollectionInfo) -> list[int | st
                 raise SchemaMismatch(
                     f"Primary key '{pk.name}' of '{info.name}' is VARCHAR: give ids as strings, e.g. [\"{value}\"]."
                 )
+            if pk.max_length is not None and len(value.encode()) > pk.max_length:
+                raise SchemaMismatch(
+                    f"Primary key '{pk.name}' of '{info.name}' holds at most {pk.max_length} bytes; "
+                    f"{_shown(value)} has {len(value.encode())}."
+                )
             out.append(value)
         else:
             number = _int(value)
-            if number is None:
+            low, high = INT_RANGES["INT64"]
+            if number is None or not low <= number <= high:
                 raise SchemaMismatch(
-                    f"Primary key '{pk.name}' of '{info.name}' is INT64: ids must be integers (or numeric "
-                    f"strings), got {value!r}."
+                    f"Primary key '{pk.name}' of '{info.name}' is INT64: ids must be integers from -2^63 to 2^63-1 "
+                    f"(or such numbers as strings), got {_shown(value)}."
                 )
             out.append(number)
     return out
 
 
 def pk_filter(info: CollectionInfo, ids: list[int | str]) -> str:
-    """`pk in [...]` for already-typed primary keys."""
-    import json
-
-    return f"{info.primary.name} in {json.dumps(ids)}"
+    """`pk in [...]` for already-typed primary keys. Strings are written as they are, not as \\u escapes,
+    which Milvus Lite refuses ("unknown escape sequence")."""
+    return f"{info.primary.name} in {json.dumps(ids, ensure_ascii=False)}"
 
 
 def vector(value: Any, f: FieldInfo, where: str) -> Any:
@@ -76,12 +102,13 @@ def vector(value: Any, f: FieldInfo, where: str) -> Any:
         sparse: dict[int, float] = {}
         for key, weight in value.items():
             index = _int(key)
-            if index is None or index < 0 or not isinstance(weight, int | float) or isinstance(weight, bool):
+            number = _number(weight)
+            if index is None or not 0 <= index <= SPARSE_INDEX_MAX or number is None or abs(number) > FLOAT32_MAX:
                 raise SchemaMismatch(
-                    f"{where}: sparse vector '{f.name}' needs non-negative integer keys and numeric weights, "
-                    f"got {key!r}: {weight!r}."
+                    f"{where}: sparse vector '{f.name}' needs integer keys from 0 to {SPARSE_INDEX_MAX} and finite "
+                    f"float32 weights, got {_shown(key)}: {_shown(weight)}."
                 )
-            sparse[index] = float(weight)
+            sparse[index] = number
         return sparse
     if f.type == "BINARY_VECTOR":
         return _bits(value, f, where)
@@ -89,14 +116,14 @@ def vector(value: Any, f: FieldInfo, where: str) -> Any:
         raise SchemaMismatch(f"{where}: vector field '{f.name}' expects a list of {f.dim} numbers.")
     if f.dim is not None and len(value) != f.dim:
         raise SchemaMismatch(f"{where}: vector field '{f.name}' expects dimension {f.dim}, got {len(value)}.")
-    if not all(math.isfinite(x) and abs(x) <= FLOAT32_MAX for x in value):
+    if not all((n := _number(x)) is not None and abs(n) <= FLOAT32_MAX for x in value):
         raise SchemaMismatch(f"{where}: vector field '{f.name}' holds NaN, infinity or a value beyond float32 range.")
     return value
 
 
 def _bits(value: Any, f: FieldInfo, where: str) -> bytes:
     """A binary vector given as `dim` bits (0 or 1), packed most significant bit first as Milvus expects."""
-    if not isinstance(value, list) or any(b not in (0, 1) for b in value):
+    if not isinstance(value, list) or any(b not in (0, 1) or isinstance(b, float) for b in value):
         raise SchemaMismatch(f"{where}: binary vector field '{f.name}' expects a list of {f.dim} bits (0 or 1).")
     if f.dim is not None and len(value) != f.dim:
         raise SchemaMismatch(f"{where}: binary vector field '{f.name}' expects {f.dim} bits, got {len(value)}.")
@@ -107,61 +134,107 @@ def _bits(value: Any, f: FieldInfo, where: str) -> bytes:
     return bytes(packed)
 
 
-def _scalar(value: Any, f: FieldInfo, where: str) -> Any:
+def _typed(value: Any, type_name: str, max_length: int | None) -> Any:
+    """`value` as a `type_name` value (a scalar type or an ARRAY element type), or raise ValueError with
+    what is wrong."""
+    if type_name in INT_RANGES:
+        number = _int(value) if type_name == "INT64" else (value if type(value) is int else None)
+        low, high = INT_RANGES[type_name]
+        if number is None or not low <= number <= high:
+            raise ValueError(f"is {type_name} (integers from {low} to {high}); got {_shown(value)}")
+        return number
+    if type_name in {"FLOAT", "DOUBLE"}:
+        number = _number(value)
+        if number is None or (type_name == "FLOAT" and abs(number) > FLOAT32_MAX):
+            span = "float32" if type_name == "FLOAT" else "float64"
+            raise ValueError(f"is {type_name}: a finite {span} number; got {_shown(value)}")
+        return number
+    if type_name == "BOOL":
+        if not isinstance(value, bool):
+            raise ValueError(f"is BOOL; use true or false, got {_shown(value)}")
+        return value
+    if type_name == "VARCHAR":
+        if not isinstance(value, str):
+            raise ValueError(f"is VARCHAR; got {type(value).__name__} {_shown(value)}")
+        size = len(value.encode())
+        if max_length is not None and size > max_length:
+            raise ValueError(f"holds at most {max_length} bytes (UTF-8); got {size}")
+        return value
+    return value
+
+
+def scalar(value: Any, f: FieldInfo, where: str) -> Any:
+    """One scalar field's value checked against its type, as Milvus would check it after the first batch."""
     if value is None:
         if f.nullable or f.default_value is not None:
             return None
         raise SchemaMismatch(f"{where}: field '{f.name}' is not nullable; give a {f.type} value.")
-    if f.type in INT_RANGES:
-        number = _int(value) if f.type == "INT64" else (value if type(value) is int else None)
-        low, high = INT_RANGES[f.type]
-        if number is None or not low <= number <= high:
-            raise SchemaMismatch(f"{where}: field '{f.name}' is {f.type}; got {value!r}.")
-        return number
-    if f.type in {"FLOAT", "DOUBLE"}:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise SchemaMismatch(f"{where}: field '{f.name}' is {f.type}; got {value!r}.")
-        if f.type == "FLOAT" and abs(value) > FLOAT32_MAX:
-            raise SchemaMismatch(f"{where}: field '{f.name}' is FLOAT (float32); {value!r} is out of its range.")
-        return float(value)
-    if f.type == "BOOL":
-        if not isinstance(value, bool):
-            raise SchemaMismatch(f"{where}: field '{f.name}' is BOOL; use true or false, got {value!r}.")
-        return value
-    if f.type == "VARCHAR":
-        if not isinstance(value, str):
-            raise SchemaMismatch(f"{where}: field '{f.name}' is VARCHAR; got {type(value).__name__} {value!r}.")
-        if f.max_length is not None and len(value.encode()) > f.max_length:
-            raise SchemaMismatch(
-                f"{where}: field '{f.name}' holds at most {f.max_length} bytes; got {len(value.encode())}."
-            )
-        return value
     if f.type == "ARRAY":
-        if not isinstance(value, list):
-            raise SchemaMismatch(f"{where}: field '{f.name}' is an ARRAY of {f.element_type}; give a list.")
-        if f.max_capacity is not None and len(value) > f.max_capacity:
-            raise SchemaMismatch(
-                f"{where}: field '{f.name}' holds at most {f.max_capacity} elements; got {len(value)}."
-            )
-        return value
-    return value  # JSON and anything newer: Milvus checks it
+        return _array(value, f, where)
+    if f.type == "JSON":
+        return _json(value, f, where)
+    try:
+        return _typed(value, f.type, f.max_length)
+    except ValueError as exc:
+        raise SchemaMismatch(f"{where}: field '{f.name}' {exc}.") from None
+
+
+def _array(value: Any, f: FieldInfo, where: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise SchemaMismatch(f"{where}: field '{f.name}' is an ARRAY of {f.element_type}; give a list.")
+    if f.max_capacity is not None and len(value) > f.max_capacity:
+        raise SchemaMismatch(f"{where}: field '{f.name}' holds at most {f.max_capacity} elements; got {len(value)}.")
+    element = f.element_type or ""
+    out = []
+    for i, item in enumerate(value):
+        try:
+            out.append(_typed(item, element, f.max_length))
+        except ValueError as exc:
+            raise SchemaMismatch(f"{where}: element {i} of ARRAY field '{f.name}' {exc}.") from None
+    return out
+
+
+def _json(value: Any, f: FieldInfo, where: str) -> Any:
+    try:
+        size = len(json.dumps(value, ensure_ascii=False).encode())
+    except (TypeError, ValueError):
+        raise SchemaMismatch(f"{where}: JSON field '{f.name}' holds a value JSON cannot represent.") from None
+    if size > JSON_MAX_BYTES:
+        raise SchemaMismatch(f"{where}: JSON field '{f.name}' holds at most {JSON_MAX_BYTES} bytes; got {size}.")
+    return value
 
 
 def rows(values: list[dict[str, Any]], info: CollectionInfo, *, upsert: bool) -> list[dict[str, Any]]:
-    """Every row checked and normalized; the first problem raises, naming the row and the fix."""
+    """Every row checked and normalized; the first problem raises, naming the row and the fix.
+
+    Everything Milvus would refuse is refused here, for the whole batch, before the first row is sent:
+    a batch of 1,500 rows goes in two RPCs, and a bad row 1,200 must not be found after 1,000 were written."""
     known = {f.name: f for f in info.fields}
+    settable = [f.name for f in info.fields if not f.is_function_output and not (f.is_primary and f.auto_id)]
+    near_misses: dict[tuple[str, tuple[str, ...]], list[str]] = {}
+    seen_keys: dict[Any, int] = {}
     out = []
     dense: dict[str, list[tuple[int, Any]]] = {}  # checked together at the end: far faster than row by row
     for i, row in enumerate(values):
         where = f"Row {i}"
         clean: dict[str, Any] = {}
+        dynamic: dict[str, Any] = {}
         for name, value in row.items():
             f = known.get(name)
             if f is None:
                 if name == "$meta" or not info.enable_dynamic_field:
                     err = unknown_field(name, info, "field")
                     raise SchemaMismatch(f"{where}: {err} This collection does not accept dynamic fields.")
-                clean[name] = value
+                lacking = tuple(n for n in settable if n not in row)
+                close = near_misses.get((name, lacking))
+                if close is None:
+                    close = near_misses[(name, lacking)] = closest(name, lacking)
+                if close:
+                    raise SchemaMismatch(
+                        f"{where}: key '{excerpt(name, 60)}' looks like the field '{close[0]}', which the row lacks; "
+                        f"rename the key to '{close[0]}'. (Keys that match no field are stored as dynamic fields.)"
+                    )
+                dynamic[name] = clean[name] = value
             elif f.is_function_output:
                 inputs = (info.function_for(name) or {}).get("input_field_names", [])
                 raise SchemaMismatch(
@@ -170,14 +243,22 @@ def rows(values: list[dict[str, Any]], info: CollectionInfo, *, upsert: bool) ->
             elif f.is_primary and f.auto_id and not upsert:
                 raise SchemaMismatch(f"{where}: '{name}' is assigned by Milvus (auto_id); leave it out.")
             elif f.is_primary:
-                clean[name] = primary_keys([value], info)[0]
+                key = clean[name] = primary_keys([value], info)[0]
+                first = seen_keys.setdefault(key, i)
+                if first != i:
+                    raise SchemaMismatch(
+                        f"{where}: primary key {_shown(key)} is also in row {first}; each row of a batch needs its "
+                        "own key."
+                    )
             elif f.type == "FLOAT_VECTOR" and value is not None:
                 dense.setdefault(name, []).append((i, value))
                 clean[name] = value
             elif f.is_vector:
                 clean[name] = None if value is None and f.nullable else vector(value, f, where)
             else:
-                clean[name] = _scalar(value, f, where)
+                clean[name] = scalar(value, f, where)
+        if dynamic:
+            _json(dynamic, FieldInfo(name="dynamic fields", type="JSON"), where)
         for f in info.fields:
             if f.name in clean:
                 continue
@@ -202,7 +283,7 @@ def _dense_batch(given: list[tuple[int, Any]], f: FieldInfo) -> None:
     if plain:
         try:
             matrix = np.asarray([v for _, v in given], dtype=np.float64)
-        except ValueError:  # ragged: vectors of different lengths
+        except (ValueError, OverflowError):  # ragged (vectors of different lengths), or an int like 10**400
             plain = False
         else:
             plain = (

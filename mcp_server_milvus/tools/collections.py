@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
 from typing import Annotated, Any
 
 import anyio
@@ -9,8 +10,9 @@ from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
-from mcp_server_milvus import compat
+from mcp_server_milvus import errors
 from mcp_server_milvus.arguments import CollectionName, ConfirmCollection, Database, NewCollection
+from mcp_server_milvus.failures import Op, during
 from mcp_server_milvus.gather import gather
 from mcp_server_milvus.models import VectorFieldOut, vector_fields_out
 from mcp_server_milvus.results import clean, fit
@@ -144,23 +146,23 @@ async def milvus_list_collections(ctx: Context, database: Database = None) -> Co
         states: dict[str, str] = {}
         limiter = anyio.CapacityLimiter(8)
 
+        # A collection dropped meanwhile, or whose statistics are unavailable, is still listed.
         async def summarize(name: str) -> None:
             async with limiter:
-                try:
-                    if session.lite:  # the load state comes with the listing
-                        counts[name] = await session.row_count(name, t)
-                    else:
-                        counts[name], states[name] = await gather(
-                            lambda: session.row_count(name, t), lambda: session.load_state(name, t)
-                        )
-                except Exception:  # dropped meanwhile, or stats unavailable: still list it
-                    pass
+                with suppress(Exception):
+                    counts[name] = await session.row_count(name, t)
+
+        async def load_state(name: str) -> None:
+            async with limiter:
+                with suppress(Exception):
+                    states[name] = await session.load_state(name, t)
 
         async def listing() -> list[str]:
-            if not session.lite:
-                return list(await session.client.list_collections(timeout=t))
-            states.update(await compat.lite_load_states(session.client, t))
-            return list(states)
+            """The names, and the load states when the backend sends them with the listing."""
+            with during(Op.LIST_COLLECTIONS):
+                found, listed_states = await session.backend.list_collections(session.client, t)
+            states.update(listed_states)
+            return found
 
         # The names are live, but waiting for them before asking for counts would cost a second
         # round trip: summarize the names seen last time while the listing is under way, then any
@@ -171,6 +173,8 @@ async def milvus_list_collections(ctx: Context, database: Database = None) -> Co
         async with anyio.create_task_group() as tg:
             for name in seen:
                 tg.start_soon(summarize, name)
+                if not session.backend.lists_load_states:
+                    tg.start_soon(load_state, name)
             try:
                 names = sorted(await listing())
             except Exception as exc:  # raised below, as it was, not wrapped in an exception group
@@ -178,6 +182,8 @@ async def milvus_list_collections(ctx: Context, database: Database = None) -> Co
                 tg.cancel_scope.cancel()
             for name in [n for n in names[:MAX_SUMMARIES] if n not in set(seen)]:
                 tg.start_soon(summarize, name)
+            for name in [n for n in names[:MAX_SUMMARIES] if n not in states and n not in set(seen)]:
+                tg.start_soon(load_state, name)
         if failure is not None:
             raise failure
         rt.listed[session.database] = names
@@ -214,7 +220,6 @@ async def milvus_describe_collection(
             lambda: session.client.list_partitions(collection_name, timeout=t),
             lambda: session.row_count(collection_name, t),
         )
-        pending = [i.pending_rows for i in info.indexes if i.pending_rows is not None]
         return CollectionDescription(
             name=info.name,
             database=info.database,
@@ -239,7 +244,7 @@ async def milvus_describe_collection(
             enable_dynamic_field=info.enable_dynamic_field,
             consistency_level=info.consistency_level,
             properties=clean(info.properties) or None,
-            flush_pending=(any(p > 0 for p in pending) if pending and not rt.settings.is_lite else None),
+            flush_pending=session.backend.flush_pending(info.indexes),
         )
 
     return await rt.run(database, "describe the collection", op)
@@ -289,8 +294,13 @@ async def milvus_rename_collection(
         if (session.database, collection_name) in rt.released:
             rt.released.discard((session.database, collection_name))
             rt.released.add((session.database, new_name))
-        if was == "Loaded":  # Milvus Lite leaves a renamed collection released
-            await session.client.load_collection(new_name, timeout=t)
+        try:
+            await session.backend.after_rename(session.client, new_name, was == "Loaded", t)
+        except Exception as exc:
+            raise ToolError(
+                f"Renamed '{collection_name}' to '{new_name}', but loading '{new_name}' again failed: "
+                f"{errors.milvus_message(exc)}. Call milvus_load_collection on '{new_name}'."
+            ) from None
         return Renamed(
             old_name=collection_name,
             new_name=new_name,

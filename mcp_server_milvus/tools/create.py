@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated, Any, Literal
 
+import anyio
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import AfterValidator, BaseModel, BeforeValidator, Field
 
-from mcp_server_milvus import compat, errors
+from mcp_server_milvus import errors, validation
 from mcp_server_milvus import names as naming
 from mcp_server_milvus.arguments import ArgumentObject, Database, FieldRef, NewCollection, NewField
+from mcp_server_milvus.backends import Backend
 from mcp_server_milvus.capabilities import Feature
-from mcp_server_milvus.index_params import index_defaults
+from mcp_server_milvus.index_params import check_build_params, index_defaults, with_recorded
 from mcp_server_milvus.models import VectorFieldOut, vector_fields_out
+from mcp_server_milvus.schema_cache import FieldInfo
 from mcp_server_milvus.sessions import Session
 from mcp_server_milvus.tools import runtime, tool
+
+logger = logging.getLogger(__name__)
 
 
 def _upper(value: Any) -> Any:
@@ -34,7 +40,6 @@ MetricType = Annotated[
     Field(description="Similarity metric."),
 ]
 
-LITE_UNSUPPORTED = {"BINARY_VECTOR", "FLOAT16_VECTOR", "BFLOAT16_VECTOR"}
 DEFAULT_VARCHAR_LENGTH = 512
 
 
@@ -78,7 +83,26 @@ class CreatedCollection(BaseModel):
     load_state: str
 
 
-def _check_fields(fields: list[FieldSpec], functions: list[FunctionSpec], lite: bool) -> None:
+DEFAULTABLE = frozenset({"BOOL", "INT8", "INT16", "INT32", "INT64", "FLOAT", "DOUBLE", "VARCHAR"})
+
+
+def _check_default(f: FieldSpec) -> None:
+    """A default_value of the field's own type, or the create would leave a collection no tool can use."""
+    if f.default_value is None:
+        return
+    if f.type not in DEFAULTABLE or f.is_primary:
+        raise ToolError(
+            f"Field '{f.name}': Milvus takes default_value only on non-primary BOOL, integer, FLOAT, DOUBLE and "
+            f"VARCHAR fields, not {'the primary key' if f.is_primary else f.type}."
+        )
+    spec = FieldInfo(name=f.name, type=f.type, max_length=f.max_length or DEFAULT_VARCHAR_LENGTH)
+    try:
+        validation.scalar(f.default_value, spec, f"Field '{f.name}' default_value")
+    except errors.SchemaMismatch as exc:
+        raise ToolError(str(exc)) from None
+
+
+def _check_fields(fields: list[FieldSpec], functions: list[FunctionSpec], backend: Backend) -> None:
     """Reject a schema Milvus would reject, saying how to fix it, before anything is created."""
     names = [f.name for f in fields]
     duplicates = sorted({n for n in names if names.count(n) > 1})
@@ -98,10 +122,10 @@ def _check_fields(fields: list[FieldSpec], functions: list[FunctionSpec], lite: 
             "A schema needs at least one vector field, e.g. {name: 'vector', type: 'FLOAT_VECTOR', dim: 768}."
         )
     for f in fields:
-        if lite and f.type in LITE_UNSUPPORTED:
-            raise ToolError(
-                f"Field '{f.name}': Milvus Lite does not support {f.type}; use FLOAT_VECTOR, or a Milvus server."
-            )
+        unsupported = backend.unsupported_field_type(f.type)
+        if unsupported:
+            raise ToolError(f"Field '{f.name}': {unsupported}.")
+        _check_default(f)
         if f.type.endswith("_VECTOR") and f.type != "SPARSE_FLOAT_VECTOR" and f.dim is None:
             raise ToolError(
                 f"Vector field '{f.name}' needs dim, e.g. {{name: '{f.name}', type: '{f.type}', dim: 768}}."
@@ -157,6 +181,29 @@ def _indexes(
         else:
             result.append(IndexSpec(field_name=f.name, index_type="AUTOINDEX", metric_type=default_metric))
     return result
+
+
+def _build(index: IndexSpec, backend: Backend, on_vector: bool) -> dict[str, Any]:
+    """What create_index is given for `index`, checked before anything is created."""
+    unsupported = backend.unsupported_index(index.index_type) if on_vector else None
+    if unsupported:
+        raise ToolError(f"Index on '{index.field_name}': {unsupported}.")
+    params = index_defaults(index.index_type, index.params)
+    check_build_params(index.index_type, params)
+    build: dict[str, Any] = {"index_type": index.index_type, "params": params}
+    if index.metric_type:
+        build["metric_type"] = index.metric_type
+    return build
+
+
+async def _remove(session: Session, collection: str, ours: bool, timeout: float) -> None:
+    """Drop a collection a failed create made (`ours`), or may have made; never raises."""
+    try:
+        if ours or await session.client.has_collection(collection, timeout=timeout):
+            await session.client.drop_collection(collection, timeout=timeout)
+            logger.info("Dropped '%s' after its create failed", collection)
+    except Exception as exc:
+        logger.warning("Could not drop '%s' after its create failed: %s", collection, exc)
 
 
 def _schema(
@@ -259,12 +306,15 @@ async def milvus_create_collection(
             ),
             FieldSpec(name=vector_field_name, type="FLOAT_VECTOR", dim=dimension),
         ]
-    _check_fields(fields, functions, rt.settings.is_lite)
     index_specs = _indexes(fields, indexes or [], functions, metric_type)
+    vector_types = {f.name: f.type for f in fields if f.type.endswith("_VECTOR")}
 
     async def op(session: Session) -> CreatedCollection:
         client = session.client
-        capabilities = await rt.capabilities(session)
+        backend = session.backend
+        _check_fields(fields, functions, backend)
+        builds = {index.field_name: _build(index, backend, index.field_name in vector_types) for index in index_specs}
+        capabilities = backend.capabilities
         needs: list[tuple[Feature, bool]] = [
             ("bm25", bool(functions)),
             ("sparse_vectors", any(f.type == "SPARSE_FLOAT_VECTOR" for f in fields)),
@@ -281,20 +331,23 @@ async def milvus_create_collection(
                 f"Collection '{collection_name}' already exists ({rows} rows). Use it as it is, or drop it "
                 "with milvus_drop_collection first."
             )
-        await client.create_collection(collection_name, schema=schema, timeout=t)
+        properties: dict[str, str] = {}
+        if not backend.reports_index_params:
+            for field_name, build in builds.items():
+                properties.update(with_recorded(properties, field_name, build["params"]))
+        created = False
         try:
-            for index in index_specs:
-                params: dict[str, Any] = {
-                    "index_type": index.index_type,
-                    "params": index_defaults(index.index_type, index.params),
-                }
-                if index.metric_type:
-                    params["metric_type"] = index.metric_type
-                await compat.create_index(client, collection_name, index.field_name, params, index.field_name, t)
+            await client.create_collection(collection_name, schema=schema, properties=properties, timeout=t)
+            created = True
+            for field_name, build in builds.items():
+                await backend.create_index(client, collection_name, field_name, build, field_name, t)
             await client.load_collection(collection_name, timeout=t)
-        except BaseException:
-            # Leave nothing half-made behind: the collection was ours, created a moment ago.
-            await client.drop_collection(collection_name, timeout=t)
+        except BaseException as exc:
+            # Leave nothing half-made behind: the collection was ours, created a moment ago. A call cancelled
+            # while create_collection was in flight may have created it all the same.
+            cancelled = isinstance(exc, anyio.get_cancelled_exc_class())
+            with anyio.CancelScope(shield=True), anyio.move_on_after(t):
+                await _remove(session, collection_name, created or cancelled, t)
             raise
         finally:
             rt.forget(session, collection_name)

@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated, Any
 
+import anyio
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
 from mcp_server_milvus import errors, validation
 from mcp_server_milvus.arguments import DEFAULT_CONSISTENCY, CollectionName, Database, Filter, Ids, PartitionName
+from mcp_server_milvus.failures import Failure, Op, during
 from mcp_server_milvus.results import clean, fit
+from mcp_server_milvus.runtime import Runtime
 from mcp_server_milvus.schema_cache import CollectionInfo
 from mcp_server_milvus.sessions import Session
 from mcp_server_milvus.tools import runtime, tool
+from mcp_server_milvus.tools.query import MAX_IDS
+
+logger = logging.getLogger(__name__)
 
 BATCH_ROWS = 1000
 """Rows per insert RPC: well under gRPC's message limit for vectors of a few thousand dimensions."""
@@ -42,46 +49,116 @@ class Upserted(BaseModel):
 class Deleted(BaseModel):
     delete_count: int
     not_found: list[int | str] | None = Field(None, description="Requested ids that did not exist.")
+    truncated: bool | None = Field(None, description="True when not_found was cut to fit the result budget.")
+    warning: str | None = None
+
+
+async def existing_keys(session: Session, info: CollectionInfo, keys: list[Any], t: float) -> list[Any]:
+    """Which of `keys` (typed primary keys) are in the collection, in any partition."""
+    found: list[Any] = []
+    for start in range(0, len(keys), BATCH_ROWS):
+        chunk = keys[start : start + BATCH_ROWS]
+        rows = await session.client.query(
+            info.name,
+            filter=validation.pk_filter(info, chunk),
+            output_fields=[info.primary.name],
+            limit=len(chunk),
+            consistency_level=DEFAULT_CONSISTENCY,
+            timeout=t,
+        )
+        found.extend(row[info.primary.name] for row in rows)
+    return found
+
+
+async def _check_partition(session: Session, info: CollectionInfo, partition: str, t: float) -> None:
+    if any(f.is_partition_key for f in info.fields):
+        raise ToolError(
+            f"Collection '{info.name}' uses a partition key, so Milvus picks partitions; leave partition_name out."
+        )
+    partitions = list(await session.client.list_partitions(info.name, timeout=t))
+    if partition not in partitions:
+        raise ToolError(
+            f"Partition '{partition}' does not exist in '{info.name}'.{errors.did_you_mean(partition, partitions)} "
+            f"Partitions: {errors.names(partitions)}."
+        )
 
 
 async def _write(
+    rt: Runtime,
     session: Session,
     info: CollectionInfo,
     rows: list[dict[str, Any]],
     partition: str | None,
     upsert: bool,
-    t: float,
 ) -> tuple[int, list[Any]]:
     """Check every row, then send them in batches; if one fails, say exactly what was already written.
 
+    An insert never overwrites: ids that exist already (in any partition) are refused, which a Milvus
+    server would otherwise store twice and Milvus Lite would overwrite. The check and the write hold the
+    collection's write lock, so no other call through this server slips between them.
+
     Returns Milvus's count and the ids it reported, made safe for JSON clients."""
-    if partition and any(f.is_partition_key for f in info.fields):
-        raise ToolError(
-            f"Collection '{info.name}' uses a partition key, so Milvus picks partitions; leave partition_name out."
-        )
+    t = rt.timeout
+    if partition:
+        await _check_partition(session, info, partition, t)
     rows = validation.rows(rows, info, upsert=upsert)
-    count, ids = 0, []
-    write = session.client.upsert if upsert else session.client.insert
-    key = "upsert_count" if upsert else "insert_count"
-    for start in range(0, len(rows), BATCH_ROWS):
-        batch = rows[start : start + BATCH_ROWS]
+    verb = "upserted" if upsert else "inserted"
+    pk = info.primary.name
+    async with rt.write_lock(session, info.name):
+        if not upsert and not info.primary.auto_id:
+            taken = await existing_keys(session, info, [row[pk] for row in rows], t)
+            if taken:
+                raise ToolError(
+                    f"{len(taken)} of these primary keys already exist in '{info.name}': "
+                    f"{errors.names([str(k) for k in clean(taken)])}. milvus_insert never overwrites: use "
+                    "milvus_upsert to replace those rows, or give new ids. Nothing was written."
+                )
+        count, ids = 0, []
+        write = session.client.upsert if upsert else session.client.insert
+        key = "upsert_count" if upsert else "insert_count"
         kwargs: dict[str, Any] = {"timeout": t}
         if partition:
             kwargs["partition_name"] = partition
-        try:
-            answer = await write(info.name, batch, **kwargs)
-        except Exception as exc:
-            if start == 0:
-                raise
-            verb = "upserted" if upsert else "inserted"
-            shown = errors.names([str(i) for i in ids], limit=50)
-            raise ToolError(
-                f"Batch {start // BATCH_ROWS + 1} failed: {errors.milvus_message(exc)}. Rows 0 to {start - 1} "
-                f"({count} rows) were {verb} before that, ids: {shown}. Send the rest again from row {start}."
-            ) from None
-        count += int(answer.get(key, len(batch)))
-        ids.extend(answer.get("ids") or [])
+        for start in range(0, len(rows), BATCH_ROWS):
+            batch = rows[start : start + BATCH_ROWS]
+            try:
+                with during(Op.WRITE):
+                    answer = await write(info.name, batch, **kwargs)
+            except BaseException as exc:
+                cancelled = isinstance(exc, anyio.get_cancelled_exc_class())
+                if start == 0 and not cancelled:
+                    raise  # nothing was written
+                told = _partial(session, info, exc, verb, start, len(batch), count, ids)
+                if cancelled:
+                    raise
+                raise told from None
+            count += int(answer.get(key, len(batch)))
+            ids.extend(answer.get("ids") or [])
     return count, clean(ids)
+
+
+def _partial(
+    session: Session, info: CollectionInfo, exc: BaseException, verb: str, start: int, size: int, count: int, ids: list
+) -> ToolError:
+    """What a write that failed after its first batch (or was cancelled) did, logged, and said exactly."""
+    cancelled = isinstance(exc, anyio.get_cancelled_exc_class())
+    failure = None if cancelled else session.backend.classify(exc, Op.WRITE)
+    unsure = cancelled or failure in (None, Failure.TIMEOUT, Failure.UNREACHABLE)
+    where = f"{session.database}.{info.name}"
+    done = (
+        f"rows 0 to {start - 1} ({count} rows) were {verb} into {where}, ids: {errors.names(clean(ids), limit=50)}"
+        if start
+        else f"nothing was {verb} into {where} before"
+    )
+    if unsure:
+        last = f"rows {start} to {start + size - 1} (in flight) may or may not have been {verb}"
+    else:
+        last = f"rows from {start} on were not {verb}"
+    logger.warning("A write %s part-way: %s; %s", "was cancelled" if cancelled else "failed", done, last)
+    return ToolError(
+        f"Batch {start // BATCH_ROWS + 1} failed: {errors.milvus_message(exc)}. {done[0].upper()}{done[1:]}; "
+        f"{last}. Send the rest again from row {start}" + (" (check those ids first)." if unsure else ".")
+    )
 
 
 @tool(title="Insert rows")
@@ -92,17 +169,17 @@ async def milvus_insert(
     partition_name: PartitionName = None,
     database: Database = None,
 ) -> Inserted:
-    """Insert rows. Every row is checked against the schema first (fields, vector dimension, id type);
-    one bad row writes nothing. Returns the count and ids Milvus assigned."""
+    """Insert new rows; ids that already exist are refused (milvus_upsert replaces rows). Every row is
+    checked against the schema first (fields, types, vector dimension, ids); one bad row writes nothing.
+    INT64 values may be numbers or numeric strings. Returns the count and ids Milvus assigned."""
     rt = runtime(ctx)
-    t = rt.timeout
     budget = rt.settings.max_result_bytes
 
     async def op(session: Session, info: CollectionInfo) -> Inserted:
-        count, ids = await _write(session, info, rows, partition_name, False, t)
+        count, ids = await _write(rt, session, info, rows, partition_name, False)
         return fit(lambda n: Inserted(insert_count=count, ids=ids[:n], truncated=n < len(ids)), ids, budget)[0]
 
-    return await rt.on_collection(database, collection_name, "insert the rows", op)
+    return await rt.on_collection(database, collection_name, "insert the rows", op, load=True)
 
 
 @tool(title="Upsert rows", idempotent=True)
@@ -116,66 +193,82 @@ async def milvus_upsert(
     """Insert rows, replacing any existing row with the same primary key. Rows are checked as for
     milvus_insert; one bad row writes nothing."""
     rt = runtime(ctx)
-    t = rt.timeout
     budget = rt.settings.max_result_bytes
 
     async def op(session: Session, info: CollectionInfo) -> Upserted:
-        count, ids = await _write(session, info, rows, partition_name, True, t)
+        count, ids = await _write(rt, session, info, rows, partition_name, True)
         return fit(lambda n: Upserted(upsert_count=count, ids=ids[:n], truncated=n < len(ids)), ids, budget)[0]
 
     return await rt.on_collection(database, collection_name, "upsert the rows", op)
 
 
+async def _count(session: Session, info: CollectionInfo, expr: str, shown: str | None, t: float) -> int:
+    with errors.explained_filter(shown, info, session.backend):
+        found = await session.client.query(
+            info.name, filter=expr, output_fields=["count(*)"], consistency_level=DEFAULT_CONSISTENCY, timeout=t
+        )
+    return int(found[0]["count(*)"]) if found else 0
+
+
 @tool(title="Delete rows", destructive=True, idempotent=True)
 async def milvus_delete(
-    ctx: Context, collection_name: CollectionName, ids: Ids = None, filter: Filter = None, database: Database = None
+    ctx: Context,
+    collection_name: CollectionName,
+    ids: Annotated[Ids, Field(max_length=MAX_IDS)] = None,
+    filter: Filter = None,
+    database: Database = None,
 ) -> Deleted:
     """Delete rows by primary key (`ids`) or by `filter` (exactly one of the two). Returns how many
     rows really existed and were deleted, e.g. {"filter": "year < 2000"}."""
     rt = runtime(ctx)
     t = rt.timeout
+    budget = rt.settings.max_result_bytes
     if (ids is None) == (not filter):
         raise ToolError('Give exactly one of ids (e.g. [1, 2]) or filter (e.g. "year < 2000").')
 
     async def op(session: Session, info: CollectionInfo) -> Deleted:
-        client = session.client
+        missing: list[Any] = []
+        warning = None
         if ids is not None:
-            if not ids:
-                return Deleted(delete_count=0)
-            wanted = validation.primary_keys(ids, info)
-            found = await client.query(
-                info.name,
-                filter=validation.pk_filter(info, wanted),
-                output_fields=[info.primary.name],
-                consistency_level=DEFAULT_CONSISTENCY,
-                timeout=t,
-            )
-            existing = [row[info.primary.name] for row in found]
-            missing = [k for k in wanted if k not in set(existing)]
+            wanted = list(dict.fromkeys(validation.primary_keys(ids, info)))
+            found = set(await existing_keys(session, info, wanted, t))
+            missing = [k for k in wanted if k not in found]
             if missing:
                 await rt.confirm_primary_key(session, info)
-            if existing:
-                await client.delete(info.name, ids=existing, timeout=t)
-            return Deleted(delete_count=len(existing), not_found=clean(missing[:100]) or None)
-        assert filter is not None
-        with errors.explained_filter(filter, info):
-            counted = await client.query(
-                info.name,
-                filter=filter,
-                output_fields=["count(*)"],
-                consistency_level=DEFAULT_CONSISTENCY,
-                timeout=t,
+            expr = validation.pk_filter(info, [k for k in wanted if k in found])
+            before = len(found)
+        else:
+            assert filter is not None
+            expr = filter
+            before = await _count(session, info, expr, filter, t)
+            if not before:
+                warning = validation.empty_result_warning(filter, info)
+        after = 0
+        if before:
+            # pymilvus's async delete drops Milvus's answer (errors included): count again to know.
+            async with rt.write_lock(session, info.name):
+                await session.client.delete(info.name, filter=expr, timeout=t)
+                after = await _count(session, info, expr, filter, t)
+        if after and after >= before:
+            raise ToolError(
+                f"Milvus did not delete the rows: {after} still match. Nothing was deleted; check the "
+                "collection with milvus_count and try again."
             )
-        matches = int(counted[0]["count(*)"]) if counted else 0
-        if matches:
-            await client.delete(info.name, filter=filter, timeout=t)
-        return Deleted(delete_count=matches)
+        if after:
+            warning = f"{after} matching rows remain (written meanwhile, or not deleted); count again to check."
+        shown = clean(missing)
+
+        def build(n: int) -> Deleted:
+            return Deleted(
+                delete_count=before - after,
+                not_found=shown[:n] or None,
+                truncated=n < len(shown) or None,
+                warning=warning,
+            )
+
+        return fit(build, shown, budget)[0]
 
     return await rt.on_collection(database, collection_name, "delete the rows", op, load=True)
 
 
-TOOLS = (
-    milvus_insert,
-    milvus_upsert,
-    milvus_delete,
-)
+TOOLS = (milvus_insert, milvus_upsert, milvus_delete)

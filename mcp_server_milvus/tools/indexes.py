@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
-from mcp_server_milvus import compat, errors, validation
+from mcp_server_milvus import errors, validation
 from mcp_server_milvus.arguments import CollectionName, Database, FieldRef, IndexRef, NewIndex
-from mcp_server_milvus.index_params import index_defaults
+from mcp_server_milvus.failures import Op, during
+from mcp_server_milvus.index_params import check_build_params, index_defaults, recorded, with_recorded
 from mcp_server_milvus.results import clean
 from mcp_server_milvus.schema_cache import CollectionInfo, index_info
 from mcp_server_milvus.sessions import Session
@@ -25,7 +26,10 @@ class IndexDescription(BaseModel):
     field_name: str
     index_type: str
     metric_type: str | None = None
-    params: dict[str, Any] = Field(default_factory=dict)
+    params: dict[str, Any] | Literal["unknown"] = Field(
+        description="The build parameters; 'unknown' for an index built by another program on a backend that "
+        "does not report them (Milvus Lite)."
+    )
     state: str | None = None
     indexed_rows: int | None = None
     pending_index_rows: int | None = None
@@ -45,18 +49,26 @@ class IndexDropped(BaseModel):
     index_name: str
 
 
-async def describe(session: Session, collection: str, index_name: str, t: float) -> IndexDescription:
-    raw = await session.client.describe_index(collection, index_name, timeout=t)
+async def describe(
+    session: Session, collection: str, index_name: str, properties: dict[str, Any], t: float
+) -> IndexDescription:
+    """The index as Milvus describes it, with the build parameters this server recorded where the backend
+    does not report them (`properties` are the collection's)."""
+    with during(Op.DESCRIBE_INDEX):
+        raw = await session.client.describe_index(collection, index_name, timeout=t)
     if not raw:
-        raise ToolError(f"Collection '{collection}' has no index named '{index_name}'.")
+        raise errors.SchemaMismatch(f"Collection '{collection}' has no index named '{index_name}'.")
     info = index_info(raw)
+    params: dict[str, Any] | Literal["unknown"] = info.params
+    if not session.backend.reports_index_params:
+        params = recorded(properties).get(index_name, "unknown")
     return IndexDescription(
         collection_name=collection,
         index_name=info.index_name,
         field_name=info.field_name,
         index_type=info.index_type,
         metric_type=info.metric_type,
-        params=clean(info.params),
+        params=clean(params),
         state=info.state,
         indexed_rows=info.indexed_rows,
         pending_index_rows=info.pending_rows,
@@ -89,26 +101,33 @@ async def milvus_create_index(
         f = validation.field_of_role(field_name, info, "field_name")
         existing = info.index_for(field_name)
         if existing is not None:
-            raise ToolError(
+            raise errors.SchemaMismatch(
                 f"Field '{field_name}' already has index '{existing.index_name}' ({existing.index_type}). Drop it "
                 "with milvus_drop_index first (the collection must be released to drop it)."
             )
         if f.is_vector and metric_type is None and f.type != "SPARSE_FLOAT_VECTOR":
             raise ToolError(f"Vector field '{field_name}' needs metric_type: COSINE, L2 or IP.")
-        spec: dict[str, Any] = {
-            "index_type": index_type.upper(),
-            "params": index_defaults(index_type.upper(), params or {}),
-        }
+        kind = index_type.upper()
+        unsupported = session.backend.unsupported_index(kind) if f.is_vector else None
+        if unsupported:
+            raise ToolError(f"{unsupported}.")
+        spec: dict[str, Any] = {"index_type": kind, "params": index_defaults(kind, params or {})}
+        check_build_params(kind, spec["params"])
         if metric_type:
             spec["metric_type"] = metric_type.upper()
         elif f.type == "SPARSE_FLOAT_VECTOR":
             spec["metric_type"] = "BM25" if info.function_for(f.name) else "IP"
         name = index_name or field_name
+        properties = dict(info.properties)
         try:
-            await compat.create_index(session.client, info.name, field_name, spec, name, t)
+            with during(Op.CREATE_INDEX):
+                await session.backend.create_index(session.client, info.name, field_name, spec, name, t)
+            if not session.backend.reports_index_params:
+                properties.update(with_recorded(properties, name, spec["params"]))
+                await session.client.alter_collection_properties(info.name, properties, timeout=t)
         finally:
             rt.forget(session, info.name)
-        return await describe(session, info.name, name, t)
+        return await describe(session, info.name, name, properties, t)
 
     return await rt.on_collection(database, collection_name, "create the index", op)
 
@@ -123,7 +142,7 @@ async def milvus_describe_index(
 
     async def op(session: Session, info: CollectionInfo) -> IndexDescription:
         known_index(info, index_name)
-        return await describe(session, info.name, index_name, t)
+        return await describe(session, info.name, index_name, info.properties, t)
 
     return await rt.on_collection(database, collection_name, "describe the index", op)
 
@@ -144,7 +163,11 @@ async def milvus_drop_index(
                 f"Collection '{info.name}' is loaded; call milvus_release_collection first, then drop the index."
             )
         try:
-            await session.client.drop_index(info.name, index_name, timeout=t)
+            with during(Op.DROP_INDEX):
+                await session.client.drop_index(info.name, index_name, timeout=t)
+            if index_name in recorded(info.properties):
+                forgotten = with_recorded(info.properties, index_name, None)
+                await session.client.alter_collection_properties(info.name, forgotten, timeout=t)
         finally:
             rt.forget(session, info.name)
         return IndexDropped(collection_name=info.name, index_name=index_name)

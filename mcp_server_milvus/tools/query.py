@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from typing import Annotated, Any
 
 from mcp.server.mcpserver import Context
@@ -18,19 +20,25 @@ from mcp_server_milvus.arguments import (
     Ids,
     OutputFields,
 )
-from mcp_server_milvus.results import clean_row, fit
+from mcp_server_milvus.results import clean_row, fit, squeeze
 from mcp_server_milvus.schema_cache import CollectionInfo
 from mcp_server_milvus.sessions import Session
 from mcp_server_milvus.tools import runtime, tool
 
 MAX_WINDOW = 16384
-"""Milvus's limit on offset + limit for one query."""
+"""Milvus's limit on offset + limit for one query; a cursor walks past it."""
+MAX_IDS = 16384
 
 
 class QueryResult(BaseModel):
     rows: list[dict[str, Any]]
-    truncated: bool = Field(False, description="True when rows were cut to fit the result budget.")
-    next_offset: int | None = Field(None, description="Pass as offset to get the next rows; absent at the end.")
+    truncated: bool = Field(False, description="True when rows or values were cut to fit the result budget.")
+    next_offset: int | None = Field(
+        None, description="Pass as offset for the next rows; absent when none remain or past 16,384 rows."
+    )
+    next_cursor: str | None = Field(
+        None, description="Pass as cursor (with the same filter) for the next rows; absent when none remain."
+    )
     hint: str | None = None
     warning: str | None = None
 
@@ -40,10 +48,29 @@ class CountResult(BaseModel):
     warning: str | None = None
 
 
-async def run_query(session: Session, info: CollectionInfo, expr: str, t: float, **kwargs: Any) -> list[dict[str, Any]]:
-    """`client.query`, with a malformed filter explained against this collection's fields."""
-    with errors.explained_filter(expr, info):
+async def run_query(
+    session: Session, info: CollectionInfo, expr: str, t: float, shown: str | None, **kwargs: Any
+) -> list[dict[str, Any]]:
+    """`client.query`, with a malformed filter (`shown`, as the agent wrote it) explained against this
+    collection's fields."""
+    with errors.explained_filter(shown, info, session.backend):
         return list(await session.client.query(info.name, filter=expr, timeout=t, **kwargs))
+
+
+def encode_cursor(last: int | str) -> str:
+    """An opaque token for "the rows after primary key `last`"."""
+    return base64.urlsafe_b64encode(json.dumps({"after": last}, ensure_ascii=False).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, info: CollectionInfo) -> int | str:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        last = json.loads(raw)["after"]
+        return validation.primary_keys([last], info)[0]
+    except (ValueError, KeyError, TypeError, ToolError):
+        raise ToolError(
+            "cursor is not one milvus_query gave for this collection; call again without cursor to start over."
+        ) from None
 
 
 @tool(title="Query rows", read_only=True)
@@ -51,68 +78,111 @@ async def milvus_query(
     ctx: Context,
     collection_name: CollectionName,
     filter: Filter = None,
-    ids: Ids = None,
+    ids: Annotated[Ids, Field(max_length=MAX_IDS)] = None,
     output_fields: OutputFields = None,
     limit: Annotated[int, Field(ge=1, le=MAX_WINDOW, description="Rows to return.")] = 10,
     offset: Annotated[int, Field(ge=0, lt=MAX_WINDOW, description="Rows to skip, for paging.")] = 0,
+    cursor: Annotated[
+        str | None,
+        Field(max_length=1024, description="next_cursor of the previous page: pages on past 16,384 rows."),
+    ] = None,
     consistency_level: Consistency = DEFAULT_CONSISTENCY,
     database: Database = None,
 ) -> QueryResult:
-    """Fetch rows by `filter` and/or primary key `ids` (both: rows matching both). Vectors are left
-    out unless named in output_fields. Example: {"collection_name": "docs", "filter": "year >= 2020",
-    "output_fields": ["title", "year"], "limit": 20}."""
+    """Fetch rows by `filter` and/or primary key `ids` (both: rows matching both), in primary-key order
+    (rows for `ids` in the order given). Vectors are left out unless named in output_fields. Integers
+    beyond 2^53 in INT64 fields come as strings; inside JSON and dynamic fields they stay numbers. Page
+    with next_offset, or with next_cursor to walk a whole collection. Example: {"collection_name": "docs",
+    "filter": "year >= 2020", "output_fields": ["title", "year"], "limit": 20}."""
     rt = runtime(ctx)
     t = rt.timeout
     budget = rt.settings.max_result_bytes
+    if cursor is not None and (offset or ids is not None):
+        raise ToolError("cursor pages on by itself: leave offset and ids out when you pass cursor.")
     if offset + limit > MAX_WINDOW:
         raise ToolError(
-            f"offset + limit may be at most {MAX_WINDOW} (got {offset + limit}); narrow the filter instead, "
-            "for example on the primary key."
+            f"offset + limit may be at most {MAX_WINDOW} (got {offset + limit}); to go further, page with the "
+            "next_cursor of a result instead of offset."
         )
 
     async def op(session: Session, info: CollectionInfo) -> QueryResult:
         fields, hidden = validation.output_fields(output_fields, info)
+        pk = info.primary.name
+        if pk not in fields and "*" not in fields:
+            fields = [*fields, pk]  # paging needs every row's key
         parts = []
-        wanted = None if ids is None else validation.primary_keys(ids, info)
+        wanted = None if ids is None else list(dict.fromkeys(validation.primary_keys(ids, info)))
         if wanted is not None:
             parts.append(validation.pk_filter(info, wanted))
+        if cursor is not None:
+            parts.append(f"{pk} > {json.dumps(decode_cursor(cursor, info), ensure_ascii=False)}")
         if filter:
             parts.append(f"({filter})" if parts else filter)
         expr = " and ".join(parts)
-        found = await run_query(
-            session,
-            info,
-            expr,
-            t,
-            output_fields=fields,
-            limit=limit,
-            offset=offset,
-            consistency_level=consistency_level,
-        )
-        if wanted is not None and offset == 0 and len(found) < min(len(set(wanted)), limit):
-            await rt.confirm_primary_key(session, info)
-        rows = [clean_row(row, hidden) for row in found]
+        if wanted is not None:
+            if not wanted:
+                return QueryResult(rows=[])
+            found = await run_query(
+                session,
+                info,
+                expr,
+                t,
+                filter,
+                output_fields=fields,
+                limit=len(wanted),
+                consistency_level=consistency_level,
+            )
+            if len(found) < len(wanted):
+                await rt.confirm_primary_key(session, info)
+            order = {key: i for i, key in enumerate(wanted)}
+            found.sort(key=lambda row: order.get(row.get(pk), len(order)))
+            remaining = found[offset:]
+        else:
+            fetch = min(limit + 1, MAX_WINDOW - offset)  # one more than asked tells whether rows remain
+            remaining = await run_query(
+                session,
+                info,
+                expr,
+                t,
+                filter,
+                output_fields=fields,
+                limit=fetch,
+                offset=offset,
+                consistency_level=consistency_level,
+                **session.backend.ordered_scan(),
+            )
+        page = remaining[:limit]
+        more = len(remaining) > limit or (wanted is None and len(remaining) == limit == MAX_WINDOW - offset)
+        keys = [row.get(pk) for row in page]
+        rows = [clean_row(row, hidden, info.int64_fields) for row in page]
         warning = (validation.empty_result_warning(filter, info) if not rows else None) or (
             validation.missing_output_warning(output_fields, info, rows)
         )
-        more = len(rows) == limit and offset + limit < MAX_WINDOW
 
-        def build(n: int) -> QueryResult:
+        def build(n: int, squeezed: bool = False) -> QueryResult:
             cut = n < len(rows)
+            rest = cut or more
+            next_offset = offset + n if rest and (wanted is not None or offset + n < MAX_WINDOW) else None
             return QueryResult(
                 rows=rows[:n],
-                truncated=cut,
-                next_offset=offset + n if cut or more else None,
+                truncated=cut or squeezed,
+                next_offset=next_offset if cursor is None else None,
+                next_cursor=encode_cursor(keys[n - 1]) if rest and n and wanted is None else None,
                 hint=(
-                    f"Cut to {n} of {len(rows)} rows to fit {budget} bytes; call again with offset={offset + n}, "
-                    "or name fewer output_fields."
+                    f"Cut to {n} of {len(rows)} rows to fit {budget} bytes; call again with "
+                    + (f"offset={next_offset}" if next_offset is not None and cursor is None else "cursor=next_cursor")
+                    + ", or name fewer output_fields."
                 )
                 if cut
-                else None,
+                else ("A row was cut to fit the result budget; name fewer output_fields." if squeezed else None),
                 warning=warning,
             )
 
-        return fit(build, rows, budget)[0]
+        result, n = fit(build, rows, budget)
+        if n == 0 and rows:  # one row larger than the budget: send it cut, so that paging moves on
+            rows[0] = squeeze(rows[0], budget // 2)
+            result = build(1, squeezed=True)
+        return result
 
     return await rt.on_collection(database, collection_name, "query", op, load=True)
 
@@ -131,7 +201,7 @@ async def milvus_count(
 
     async def op(session: Session, info: CollectionInfo) -> CountResult:
         found = await run_query(
-            session, info, filter or "", t, output_fields=["count(*)"], consistency_level=consistency_level
+            session, info, filter or "", t, filter, output_fields=["count(*)"], consistency_level=consistency_level
         )
         count = int(found[0]["count(*)"]) if found else 0
         warning = validation.empty_result_warning(filter, info) if count == 0 else None

@@ -18,13 +18,12 @@ from mcp_server_milvus.arguments import (
     Filter,
     OutputFields,
 )
+from mcp_server_milvus.backends.base import LOWER_IS_BETTER
 from mcp_server_milvus.results import clean, clean_row, fit
 from mcp_server_milvus.schema_cache import CollectionInfo, FieldInfo, IndexInfo
 from mcp_server_milvus.sessions import Session
 from mcp_server_milvus.tools import runtime, tool
 from mcp_server_milvus.tools.query import MAX_WINDOW
-
-LOWER_IS_BETTER = {"L2", "HAMMING", "JACCARD"}
 
 SEARCH_PARAMS: dict[str, set[str]] = {
     "FLAT": set(),
@@ -124,6 +123,23 @@ def check_search_params(params: dict[str, Any], index: IndexInfo | None, f: Fiel
     return params
 
 
+GROUPABLE = frozenset({"BOOL", "INT8", "INT16", "INT32", "INT64", "VARCHAR"})
+
+
+def check_group_by(name: str, info: CollectionInfo) -> None:
+    """Grouping takes a scalar field of a type Milvus can group by; the error lists only those."""
+    groupable = [f.name for f in info.fields if f.type in GROUPABLE and not f.is_vector]
+    f = info.field(name)
+    if f is not None and f.type in GROUPABLE:
+        return
+    what = f"is {f.type}" if f is not None else "is not a field of this collection"
+    hint = errors.did_you_mean(name, groupable) if f is None else ""
+    fields = f"Groupable fields: {errors.names(groupable)}." if groupable else "This collection has no groupable field."
+    raise errors.SchemaMismatch(
+        f"group_by_field '{name}' {what}.{hint} Group by an integer, VARCHAR or BOOL field. {fields}"
+    )
+
+
 def check_range(metric: str, radius: float | None, range_filter: float | None) -> None:
     if range_filter is not None and radius is None:
         raise ToolError("range_filter needs radius as well: range search returns hits between the two.")
@@ -139,20 +155,6 @@ def check_range(metric: str, radius: float | None, range_filter: float | None) -
             f"With {metric} (higher is closer), range_filter must be above radius: hits have "
             f"radius < distance <= range_filter. Got radius={radius}, range_filter={range_filter}."
         )
-
-
-def hit_id(raw: Any, info: CollectionInfo) -> Any:
-    """The primary key of a hit: Milvus Lite keys it by the field's name, a Milvus server by 'id'."""
-    value = raw.get(info.primary.name)
-    return raw.get("id") if value is None else value
-
-
-def score(metric: str | None, distance: float) -> float:
-    if metric in LOWER_IS_BETTER:
-        return -distance
-    if metric == "BM25":
-        return abs(distance)  # Milvus Lite returns BM25 distances negated; the order is right either way
-    return distance
 
 
 @tool(title="Vector search", read_only=True)
@@ -176,8 +178,12 @@ async def milvus_search(
     metric_type: Annotated[
         str | None, Field(description="Must match the field's index metric; usually leave it out.")
     ] = None,
-    radius: Annotated[float | None, Field(description="Range search: the outer bound of distance.")] = None,
-    range_filter: Annotated[float | None, Field(description="Range search: the inner bound.")] = None,
+    radius: Annotated[
+        float | None, Field(allow_inf_nan=False, description="Range search: the outer bound of distance.")
+    ] = None,
+    range_filter: Annotated[
+        float | None, Field(allow_inf_nan=False, description="Range search: the inner bound.")
+    ] = None,
     group_by_field: Annotated[
         FieldRef | None, Field(description="Return at most one hit per value of this scalar field.")
     ] = None,
@@ -208,7 +214,7 @@ async def milvus_search(
         index = info.index_for(f.name)
         metric = index.metric_type if index else None
         if metric_type is not None and metric is not None and metric_type.upper() != metric.upper():
-            raise ToolError(
+            raise errors.SchemaMismatch(
                 f"Field '{f.name}' is indexed with metric {metric}; search with metric_type '{metric}' or leave "
                 f"metric_type out (got '{metric_type}')."
             )
@@ -219,19 +225,17 @@ async def milvus_search(
         if range_filter is not None:
             params["range_filter"] = range_filter
         if group_by_field is not None:
-            g = validation.field_of_role(group_by_field, info, "group_by_field")
-            if g.is_vector or g.type in {"JSON", "FLOAT", "DOUBLE", "ARRAY"}:
-                raise ToolError(
-                    f"group_by_field '{group_by_field}' is {g.type}; group by an integer, VARCHAR or BOOL field."
-                )
+            check_group_by(group_by_field, info)
         fields, hidden = validation.output_fields(output_fields, info)
+        # The index's own metric is the server's default: sending the cached one would keep a stale metric
+        # in use after another program rebuilt the index (and Milvus Lite would not even complain).
         search_params_arg: dict[str, Any] = {"params": params}
-        if metric:
-            search_params_arg["metric_type"] = metric
+        if metric_type is not None:
+            search_params_arg["metric_type"] = metric_type.upper()
         kwargs: dict[str, Any] = {}
         if group_by_field:
             kwargs["group_by_field"] = group_by_field
-        with errors.explained_filter(filter, info):
+        with errors.explained_filter(filter, info, session.backend):
             answer = await session.client.search(
                 info.name,
                 data=[data],
@@ -248,11 +252,11 @@ async def milvus_search(
         hits = []
         for raw in answer[0] if answer else []:
             distance = float(raw.get("distance", 0.0))
-            entity = clean_row(dict(raw.get("entity") or {}), hidden | {info.primary.name})
+            entity = clean_row(dict(raw.get("entity") or {}), hidden | {info.primary.name}, info.int64_fields)
             hits.append(
                 Hit(
-                    id=clean(hit_id(raw, info)),
-                    score=score(metric, distance),
+                    id=clean(session.backend.hit_id(raw, info.primary.name)),
+                    score=session.backend.score(metric, distance),
                     distance=distance,
                     entity=entity,
                 )

@@ -1,0 +1,130 @@
+"""Milvus Lite (the embedded default, `milvus_lite` 3.2): where it differs from a Milvus server.
+
+Each difference was measured with pymilvus 3.0.2 and milvus-lite 3.2.2 (../shared/notes/milvus-lite.md).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, ClassVar, Literal
+
+from mcp_server_milvus.backends.base import Backend
+from mcp_server_milvus.compat import wait_for_index
+from mcp_server_milvus.failures import Failure, Op, grpc_status, milvus_code
+
+logger = logging.getLogger(__name__)
+
+VECTOR_INDEXES = frozenset(
+    {"AUTOINDEX", "FLAT", "HNSW", "HNSW_SQ", "IVF_FLAT", "IVF_SQ8", "SPARSE_INVERTED_INDEX", "SPARSE_WAND"}
+)
+"""Vector index types Lite builds. It also accepts DISKANN, SCANN, IVF_PQ and any other name at
+create_index, and then cannot load the collection after a flush ("reserved for a future phase")."""
+
+FIELD_TYPES_LACKING = frozenset({"BINARY_VECTOR", "FLOAT16_VECTOR", "BFLOAT16_VECTOR", "INT8_VECTOR"})
+
+_CODES: dict[tuple[Op | None, int], Failure] = {
+    (Op.DESCRIBE, 6): Failure.DATABASE_MISSING,
+    (Op.LIST_COLLECTIONS, 1): Failure.DATABASE_MISSING,
+    (Op.READ, 6): Failure.BAD_FILTER,
+    (Op.CREATE_INDEX, 35): Failure.INDEX_EXISTS,
+    (Op.DROP_INDEX, 700): Failure.INDEX_MISSING,
+    (Op.DESCRIBE_INDEX, 700): Failure.INDEX_MISSING,
+}
+"""Lite reuses codes: 6 is a bad filter for a read but a missing database for a describe (and a wrong
+dimension, an over-long VARCHAR or a full database elsewhere); 1 covers "already exists", invalid names
+and unsupported index types."""
+
+
+class LiteBackend(Backend):
+    kind: ClassVar[Literal["milvus-lite"]] = "milvus-lite"
+    lists_load_states: ClassVar[bool] = True
+
+    def _classify(self, exc: BaseException, op: Op | None) -> Failure | None:
+        code = milvus_code(exc)
+        return None if code is None else _CODES.get((op, code))
+
+    async def row_count(self, client: Any, collection: str, timeout: float) -> int:
+        """Lite's collection statistics count every row, unflushed ones included."""
+        stats = await client.get_collection_stats(collection, timeout=timeout)
+        return int(stats.get("row_count", 0))
+
+    async def list_collections(self, client: Any, timeout: float) -> tuple[list[str], dict[str, str]]:
+        """The names with their load states, from one ShowCollections RPC.
+
+        Lite answers ShowCollections with each collection's `inMemory_percentages` (100 when loaded),
+        which pymilvus 3.0.2's `list_collections` drops. Reading them takes pymilvus internals; should
+        those change, the listing falls back to the public call and the caller asks for load states.
+        """
+        try:
+            states = await _show_collections(client, timeout)
+        except (AttributeError, ImportError, TypeError) as exc:
+            logger.warning("Reading load states with the listing failed (%s); asking for them one by one", exc)
+            return list(await client.list_collections(timeout=timeout)), {}
+        return list(states), states
+
+    def score(self, metric: str | None, distance: float) -> float:
+        """Lite returns BM25 distances negated (the order is right): the score is their size."""
+        return abs(distance) if metric == "BM25" else super().score(metric, distance)
+
+    def ordered_scan(self) -> dict[str, Any]:
+        """Lite returns a plain `id > last` query in insertion order; these flags (strings: bools raise
+        TypeError in pymilvus) make it sort by primary key, as a Milvus server always does."""
+        return {"iterator": "True", "reduce_stop_for_best": "True"}
+
+    async def create_index(
+        self, client: Any, collection: str, field_name: str, params: dict[str, Any], index_name: str, timeout: float
+    ) -> None:
+        """pymilvus 3.0.2 + milvus-lite 3.2.2: `AsyncMilvusClient.create_index` creates the index, then fails
+        with gRPC UNIMPLEMENTED from `alloc_timestamp()`, which pymilvus guards with a synchronous
+        `ignore_unimplemented` decorator that cannot catch an async error. The index exists by then, so on
+        UNIMPLEMENTED wait for it through `describe_index`."""
+        try:
+            await super().create_index(client, collection, field_name, params, index_name, timeout)
+        except Exception as exc:
+            if grpc_status(exc) != "UNIMPLEMENTED":
+                raise
+            await wait_for_index(client, collection, index_name, timeout)
+
+    async def after_rename(self, client: Any, new_name: str, was_loaded: bool, timeout: float) -> None:
+        """Lite leaves a renamed collection released."""
+        if was_loaded:
+            await client.load_collection(new_name, timeout=timeout)
+
+    def unsupported_index(self, index_type: str) -> str | None:
+        if index_type in VECTOR_INDEXES:
+            return None
+        builds = ", ".join(sorted(VECTOR_INDEXES))
+        return f"Milvus Lite ({self.version}) cannot build {index_type} vector indexes; it builds {builds}"
+
+    def unsupported_field_type(self, type_name: str) -> str | None:
+        if type_name not in FIELD_TYPES_LACKING:
+            return None
+        return f"Milvus Lite ({self.version}) does not support {type_name}; use FLOAT_VECTOR, or a Milvus server"
+
+    @property
+    def reports_index_params(self) -> bool:
+        """Lite's describe_index drops the build parameters (HNSW M, efConstruction)."""
+        return False
+
+    def flush_pending(self, indexes: Any) -> bool | None:
+        """Lite reports no pending index rows."""
+        return None
+
+
+async def _show_collections(client: Any, timeout: float) -> dict[str, str]:
+    from pymilvus.client.call_context import _api_level_md
+    from pymilvus.client.prepare import Prepare
+    from pymilvus.client.utils import check_status
+
+    conn = await client._get_connection()
+    response = await conn._async_stub.ShowCollections(
+        Prepare.show_collections_request(),
+        timeout=timeout,
+        metadata=_api_level_md(client._generate_call_context()),
+    )
+    check_status(response.status)
+    percentages = list(response.inMemory_percentages)
+    return {
+        name: "Loaded" if i < len(percentages) and percentages[i] >= 100 else "NotLoad"
+        for i, name in enumerate(response.collection_names)
+    }

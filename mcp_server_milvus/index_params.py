@@ -6,13 +6,11 @@ record of what this server built with.
 - Checks: Lite accepts HNSW `M: -1` or `M: 2**40` and IVF `nlist: 0` and builds something; a server
   refuses them with a catch-all code. A misspelled parameter (`efConstrution`) is ignored by both. Each is
   refused here, with the valid range, before anything is built.
-- Record: Lite's describe_index drops the build parameters, so this server keeps the ones it used in a
-  collection property; an index built elsewhere shows them as unknown.
+(Lite's describe_index drops the build parameters: `records` keeps the ones this server used.)
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from mcp.server.mcpserver.exceptions import ToolError
@@ -54,9 +52,6 @@ PARAMS: dict[str, frozenset[str]] = {
 """Build parameters of the index types checked strictly; others (AUTOINDEX, sparse, DiskANN, newer types)
 go to Milvus as given."""
 
-PROPERTY = "mcp_server_milvus.index_params"
-"""Collection property holding {index name: build parameters} for indexes this server built."""
-
 
 def index_defaults(index_type: str, params: dict[str, Any]) -> dict[str, Any]:
     """`params` with the defaults of `index_type` under it: what the agent gave wins."""
@@ -80,22 +75,3 @@ def check_build_params(index_type: str, params: dict[str, Any]) -> None:
         low, high = bounds
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             raise ToolError(f"params.{name} of {index_type} must be an integer from {low} to {high}, got {value!r}.")
-
-
-def recorded(properties: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """The build parameters this server recorded in a collection's properties, by index name."""
-    try:
-        found = json.loads(properties.get(PROPERTY) or "{}")
-    except (TypeError, ValueError):
-        return {}
-    return found if isinstance(found, dict) else {}
-
-
-def with_recorded(properties: dict[str, Any], index_name: str, params: dict[str, Any] | None) -> dict[str, str]:
-    """The property update that records `params` for `index_name` (None forgets it)."""
-    record = recorded(properties)
-    if params is None:
-        record.pop(index_name, None)
-    else:
-        record[index_name] = params
-    return {PROPERTY: json.dumps(record, sort_keys=True, separators=(",", ":"))}

@@ -16,6 +16,8 @@ from typing import Any
 
 import anyio
 
+from mcp_server_milvus.records import FIELD_PROPERTY, recorded
+
 VECTOR_TYPES = frozenset(
     {
         "FLOAT_VECTOR",
@@ -277,6 +279,14 @@ def collection_info(
         )
     outputs = {name for fn in functions for name in fn["output_field_names"]}
     fields = [replace(f, is_function_output=True) if f.name in outputs else f for f in fields]
+    properties = dict(described.get("properties") or {})
+    lengths = recorded(properties, FIELD_PROPERTY)
+    fields = [
+        replace(f, max_length=lengths[f.name].get("max_length"))
+        if f.type == "ARRAY" and f.max_length is None and isinstance(lengths.get(f.name), dict)
+        else f
+        for f in fields
+    ]
     return CollectionInfo(
         name=described["collection_name"],
         database=database,
@@ -286,6 +296,6 @@ def collection_info(
         enable_dynamic_field=bool(described.get("enable_dynamic_field")),
         description=described.get("description") or "",
         loaded=loaded,
-        properties=dict(described.get("properties") or {}),
+        properties=properties,
         consistency_level=described.get("consistency_level_name"),
     )

@@ -243,7 +243,10 @@ def rows(values: list[dict[str, Any]], info: CollectionInfo, *, upsert: bool) ->
             elif f.is_primary and f.auto_id and not upsert:
                 raise SchemaMismatch(f"{where}: '{name}' is assigned by Milvus (auto_id); leave it out.")
             elif f.is_primary:
-                key = clean[name] = primary_keys([value], info)[0]
+                try:
+                    key = clean[name] = primary_keys([value], info)[0]
+                except SchemaMismatch as exc:
+                    raise SchemaMismatch(f"{where}: {exc}") from None
                 first = seen_keys.setdefault(key, i)
                 if first != i:
                     raise SchemaMismatch(
@@ -343,12 +346,19 @@ def empty_result_warning(expr: str | None, info: CollectionInfo) -> str | None:
     )
 
 
-def missing_output_warning(requested: list[str] | None, info: CollectionInfo, rows: list[dict[str, Any]]) -> str | None:
+def absent_outputs(requested: list[str] | None, info: CollectionInfo, rows: list[dict[str, Any]]) -> list[str]:
     """Requested output fields that are neither in the schema nor in any returned row."""
     if not requested or not rows:
-        return None
-    absent = [n for n in requested if n != "*" and info.field(n) is None and not any(n in r for r in rows)]
+        return []
+    present = {key for row in rows for key in row}
+    return [n for n in requested if n != "*" and info.field(n) is None and n not in present]
+
+
+def missing_output_warning(absent: list[str], info: CollectionInfo, sampled_keys: set[str]) -> str | None:
+    """Why the `absent` output fields came back empty, with the closest schema field or dynamic key that
+    sampled rows do have (a typo like 'titel' for a dynamic 'title' is silent in Milvus)."""
     if not absent:
         return None
-    hints = "".join(did_you_mean(n, info.field_names) for n in absent)
+    known = list(dict.fromkeys([*info.field_names, *sorted(sampled_keys)]))
+    hints = "".join(did_you_mean(n, known) for n in absent)
     return f"Output field {names(absent)} is not in the schema and no returned row has it as a dynamic key.{hints}"

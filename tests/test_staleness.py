@@ -54,6 +54,13 @@ if action == "recreate-varchar":
     client.insert(name, [{"id": key, "vector": [0.1, 0.2, 0.3, 0.4], "title": "from elsewhere"}])
 elif action == "drop":
     client.drop_collection(name)
+elif action == "rebuild-index-l2":
+    client.release_collection(name)
+    client.drop_index(name, "vector")
+    index = MilvusClient.prepare_index_params()
+    index.add_index(field_name="vector", index_type="HNSW", metric_type="L2", params={"M": 8, "efConstruction": 64})
+    client.create_index(name, index)
+    client.load_collection(name)
 elif action == "add-rows":
     client.insert(name, [{"id": 500 + i, "vector": [1.0, 0.5, 0.25, float(i + 1)]} for i in range(3)])
 else:
@@ -135,6 +142,25 @@ def second_process(uri: str, collection: str, action: str, *args: str) -> None:
 
 async def count(client: Client, name: str) -> int:
     return (await ok(client, "milvus_count", collection_name=name))["count"]
+
+
+async def test_an_index_rebuilt_elsewhere_with_another_metric_is_used(client: Client, milvus_uri: str) -> None:
+    """Searches once sent the cached metric until the TTL ran out (and Milvus Lite took it silently)."""
+    await ok(client, "milvus_create_collection", collection_name="m", dimension=4)  # COSINE
+    far_same_way = {"id": 1, "vector": [10.0, 0.0, 0.0, 0.0]}
+    near_other_way = {"id": 2, "vector": [0.8, 0.6, 0.0, 0.0]}
+    await ok(client, "milvus_insert", collection_name="m", rows=[far_same_way, near_other_way])
+    query = [1.0, 0.0, 0.0, 0.0]
+    cosine = await ok(client, "milvus_search", collection_name="m", vector=query, limit=2)
+    assert cosine["metric_type"] == "COSINE" and cosine["hits"][0]["id"] == 1
+    second_process(milvus_uri, "m", "rebuild-index-l2")
+    l2 = await ok(client, "milvus_search", collection_name="m", vector=query, limit=2)
+    assert l2["hits"][0]["id"] == 2  # nearest by L2: the index's own metric, not the cached one
+    told = await ok(client, "milvus_search", collection_name="m", vector=query, limit=2, metric_type="L2")
+    assert told["metric_type"] == "L2" and [h["id"] for h in told["hits"]] == [2, 1]
+    assert told["hits"][0]["score"] > told["hits"][1]["score"]
+    described = await ok(client, "milvus_describe_index", collection_name="m", index_name="vector")
+    assert described["index_type"] == "HNSW" and described["params"] == "unknown"  # built elsewhere, on Lite
 
 
 async def make_int64_collection(client: Client, name: str) -> None:

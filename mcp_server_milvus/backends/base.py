@@ -89,8 +89,9 @@ class Backend(ABC):
         return None
 
     @property
-    def reports_index_params(self) -> bool:
-        """Whether `describe_index` returns the parameters an index was built with."""
+    def describe_keeps_params(self) -> bool:
+        """Whether describes return the parameters things were made with (an index's build parameters,
+        an ARRAY field's element max_length); where not, this server records the ones it used."""
         return True
 
     def flush_pending(self, indexes: tuple[IndexInfo, ...]) -> bool | None:

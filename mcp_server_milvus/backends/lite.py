@@ -102,8 +102,9 @@ class LiteBackend(Backend):
         return f"Milvus Lite ({self.version}) does not support {type_name}; use FLOAT_VECTOR, or a Milvus server"
 
     @property
-    def reports_index_params(self) -> bool:
-        """Lite's describe_index drops the build parameters (HNSW M, efConstruction)."""
+    def describe_keeps_params(self) -> bool:
+        """Lite's describe_index drops the build parameters (HNSW M, efConstruction), and its
+        describe_collection an ARRAY<VARCHAR> field's element max_length."""
         return False
 
     def flush_pending(self, indexes: Any) -> bool | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from contextlib import suppress
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import anyio
 from mcp.server.mcpserver import Context
@@ -15,6 +15,7 @@ from mcp_server_milvus.arguments import CollectionName, ConfirmCollection, Datab
 from mcp_server_milvus.failures import Op, during
 from mcp_server_milvus.gather import gather
 from mcp_server_milvus.models import VectorFieldOut, vector_fields_out
+from mcp_server_milvus.records import PROPERTIES, index_params
 from mcp_server_milvus.results import clean, fit
 from mcp_server_milvus.schema_cache import CollectionInfo, FieldInfo
 from mcp_server_milvus.sessions import Session
@@ -81,7 +82,9 @@ class IndexOut(BaseModel):
     field_name: str
     index_type: str
     metric_type: str | None = None
-    params: dict[str, Any] = Field(default_factory=dict)
+    params: dict[str, Any] | Literal["unknown"] = Field(
+        description="Build parameters; 'unknown' for an index built elsewhere on a backend that does not report them."
+    )
 
 
 class PrimaryKeyOut(BaseModel):
@@ -108,6 +111,8 @@ class CollectionDescription(BaseModel):
     flush_pending: bool | None = Field(
         None, description="True when rows await a flush to be indexed; absent when the backend does not tell."
     )
+    truncated: bool | None = None
+    hint: str | None = None
 
 
 class Dropped(BaseModel):
@@ -212,6 +217,7 @@ async def milvus_describe_collection(
     indexes, partitions, load state, row count, description and properties."""
     rt = runtime(ctx)
     t = rt.timeout
+    budget = rt.settings.max_result_bytes
 
     async def op(session: Session) -> CollectionDescription:
         rt.forget(session, collection_name)  # describe always shows the live schema
@@ -220,32 +226,48 @@ async def milvus_describe_collection(
             lambda: session.client.list_partitions(collection_name, timeout=t),
             lambda: session.row_count(collection_name, t),
         )
-        return CollectionDescription(
-            name=info.name,
-            database=info.database,
-            description=info.description or None,
-            primary_key=PrimaryKeyOut(name=info.primary.name, type=info.primary.type, auto_id=info.primary.auto_id),
-            vector_fields=vector_fields_out(info),
-            fields=[FieldOut.of(f) for f in info.fields],
-            functions=list(info.functions) or None,
-            indexes=[
-                IndexOut(
-                    index_name=i.index_name,
-                    field_name=i.field_name,
-                    index_type=i.index_type,
-                    metric_type=i.metric_type,
-                    params=clean(i.params),
-                )
-                for i in info.indexes
-            ],
-            partitions=list(partitions),
-            load_state="Loaded" if info.loaded else await session.load_state(collection_name, t),
-            row_count=rows,
-            enable_dynamic_field=info.enable_dynamic_field,
-            consistency_level=info.consistency_level,
-            properties=clean(info.properties) or None,
-            flush_pending=session.backend.flush_pending(info.indexes),
-        )
+        indexes = [
+            IndexOut(
+                index_name=i.index_name,
+                field_name=i.field_name,
+                index_type=i.index_type,
+                metric_type=i.metric_type,
+                params=clean(
+                    i.params
+                    if session.backend.describe_keeps_params
+                    else index_params(info.properties, i.index_name, i.index_type, i.metric_type)
+                ),
+            )
+            for i in info.indexes
+        ]
+        properties = {k: v for k, v in info.properties.items() if k not in PROPERTIES}
+        load_state = "Loaded" if info.loaded else await session.load_state(collection_name, t)
+        fields = [FieldOut.of(f) for f in info.fields]
+        partition_names = list(partitions)
+
+        def build(n: int) -> CollectionDescription:
+            cut = n < max(len(fields), len(partition_names))
+            return CollectionDescription(
+                name=info.name,
+                database=info.database,
+                description=info.description or None,
+                primary_key=PrimaryKeyOut(name=info.primary.name, type=info.primary.type, auto_id=info.primary.auto_id),
+                vector_fields=vector_fields_out(info),
+                fields=fields[:n],
+                functions=list(info.functions) or None,
+                indexes=indexes,
+                partitions=partition_names[:n],
+                load_state=load_state,
+                row_count=rows,
+                enable_dynamic_field=info.enable_dynamic_field,
+                consistency_level=info.consistency_level,
+                properties=clean(properties) or None,
+                flush_pending=session.backend.flush_pending(info.indexes),
+                truncated=cut or None,
+                hint=f"Fields and partitions cut to the first {n} to fit the result budget." if cut else None,
+            )
+
+        return fit(build, range(max(len(fields), len(partition_names))), budget)[0]
 
     return await rt.run(database, "describe the collection", op)
 

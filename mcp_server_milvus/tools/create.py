@@ -15,8 +15,9 @@ from mcp_server_milvus import names as naming
 from mcp_server_milvus.arguments import ArgumentObject, Database, FieldRef, NewCollection, NewField
 from mcp_server_milvus.backends import Backend
 from mcp_server_milvus.capabilities import Feature
-from mcp_server_milvus.index_params import check_build_params, index_defaults, with_recorded
+from mcp_server_milvus.index_params import check_build_params, index_defaults
 from mcp_server_milvus.models import VectorFieldOut, vector_fields_out
+from mcp_server_milvus.records import field_lengths, with_index
 from mcp_server_milvus.schema_cache import FieldInfo
 from mcp_server_milvus.sessions import Session
 from mcp_server_milvus.tools import runtime, tool
@@ -332,9 +333,11 @@ async def milvus_create_collection(
                 "with milvus_drop_collection first."
             )
         properties: dict[str, str] = {}
-        if not backend.reports_index_params:
+        if not backend.describe_keeps_params:
             for field_name, build in builds.items():
-                properties.update(with_recorded(properties, field_name, build["params"]))
+                properties.update(with_index(properties, field_name, build))
+            varchars = [f for f in fields if f.element_type == "VARCHAR"]
+            properties.update(field_lengths({f.name: f.max_length or DEFAULT_VARCHAR_LENGTH for f in varchars}))
         created = False
         try:
             await client.create_collection(collection_name, schema=schema, properties=properties, timeout=t)

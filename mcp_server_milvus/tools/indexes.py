@@ -11,7 +11,8 @@ from pydantic import BaseModel, Field
 from mcp_server_milvus import errors, validation
 from mcp_server_milvus.arguments import CollectionName, Database, FieldRef, IndexRef, NewIndex
 from mcp_server_milvus.failures import Op, during
-from mcp_server_milvus.index_params import check_build_params, index_defaults, recorded, with_recorded
+from mcp_server_milvus.index_params import check_build_params, index_defaults
+from mcp_server_milvus.records import index_params, recorded, with_index
 from mcp_server_milvus.results import clean
 from mcp_server_milvus.schema_cache import CollectionInfo, index_info
 from mcp_server_milvus.sessions import Session
@@ -60,8 +61,8 @@ async def describe(
         raise errors.SchemaMismatch(f"Collection '{collection}' has no index named '{index_name}'.")
     info = index_info(raw)
     params: dict[str, Any] | Literal["unknown"] = info.params
-    if not session.backend.reports_index_params:
-        params = recorded(properties).get(index_name, "unknown")
+    if not session.backend.describe_keeps_params:
+        params = index_params(properties, index_name, info.index_type, info.metric_type)
     return IndexDescription(
         collection_name=collection,
         index_name=info.index_name,
@@ -122,8 +123,8 @@ async def milvus_create_index(
         try:
             with during(Op.CREATE_INDEX):
                 await session.backend.create_index(session.client, info.name, field_name, spec, name, t)
-            if not session.backend.reports_index_params:
-                properties.update(with_recorded(properties, name, spec["params"]))
+            if not session.backend.describe_keeps_params:
+                properties.update(with_index(properties, name, spec))
                 await session.client.alter_collection_properties(info.name, properties, timeout=t)
         finally:
             rt.forget(session, info.name)
@@ -166,7 +167,7 @@ async def milvus_drop_index(
             with during(Op.DROP_INDEX):
                 await session.client.drop_index(info.name, index_name, timeout=t)
             if index_name in recorded(info.properties):
-                forgotten = with_recorded(info.properties, index_name, None)
+                forgotten = with_index(info.properties, index_name, None)
                 await session.client.alter_collection_properties(info.name, forgotten, timeout=t)
         finally:
             rt.forget(session, info.name)

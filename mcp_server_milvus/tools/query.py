@@ -73,6 +73,26 @@ def decode_cursor(cursor: str, info: CollectionInfo) -> int | str:
         ) from None
 
 
+SAMPLE_ROWS = 10
+
+
+async def output_warning(
+    session: Session, info: CollectionInfo, requested: list[str] | None, rows: list[dict[str, Any]], t: float
+) -> str | None:
+    """A warning for requested output fields nothing came back for, suggesting fields and the dynamic keys
+    of a few sampled rows (asked for only when there is something to warn about)."""
+    absent = validation.absent_outputs(requested, info, rows)
+    if not absent:
+        return None
+    keys: set[str] = set()
+    if info.enable_dynamic_field:
+        sample = await session.client.query(
+            info.name, filter="", output_fields=[info.primary.name, "$meta"], limit=SAMPLE_ROWS, timeout=t
+        )
+        keys = {key for row in sample for key in row}
+    return validation.missing_output_warning(absent, info, keys)
+
+
 @tool(title="Query rows", read_only=True)
 async def milvus_query(
     ctx: Context,
@@ -156,7 +176,7 @@ async def milvus_query(
         keys = [row.get(pk) for row in page]
         rows = [clean_row(row, hidden, info.int64_fields) for row in page]
         warning = (validation.empty_result_warning(filter, info) if not rows else None) or (
-            validation.missing_output_warning(output_fields, info, rows)
+            await output_warning(session, info, output_fields, rows, t)
         )
 
         def build(n: int, squeezed: bool = False) -> QueryResult:

@@ -23,7 +23,7 @@ from mcp_server_milvus.results import clean, clean_row, fit
 from mcp_server_milvus.schema_cache import CollectionInfo, FieldInfo, IndexInfo
 from mcp_server_milvus.sessions import Session
 from mcp_server_milvus.tools import runtime, tool
-from mcp_server_milvus.tools.query import MAX_WINDOW
+from mcp_server_milvus.tools.query import MAX_WINDOW, output_warning
 
 SEARCH_PARAMS: dict[str, set[str]] = {
     "FLAT": set(),
@@ -262,7 +262,7 @@ async def milvus_search(
                 )
             )
         warning = (validation.empty_result_warning(filter, info) if not hits else None) or (
-            validation.missing_output_warning(output_fields, info, [h.entity for h in hits])
+            await output_warning(session, info, output_fields, [h.entity for h in hits], t)
         )
 
         def build(n: int) -> SearchResult:

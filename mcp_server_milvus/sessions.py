@@ -94,7 +94,7 @@ class Sessions:
         quiet_pymilvus()
         uri = self.settings.uri
         if self.engine is not None:
-            uri = self.engine.uri if self.engine.port is not None else self.engine.attach()
+            uri = self.engine.uri if self.engine.attached else self.engine.attach()
             return AsyncMilvusClient(uri=uri, db_name=database, timeout=self.settings.timeout)
         if self.settings.is_lite:
             os.makedirs(os.path.dirname(uri), exist_ok=True)
@@ -115,7 +115,7 @@ class Sessions:
 
     async def recover_engine(self) -> bool:
         """After a connection failure: if the Milvus Lite engine died, start a new one. True if it did."""
-        if self.engine is None or self.engine.port is None:
+        if self.engine is None or not self.engine.attached:
             return False
         if await anyio.to_thread.run_sync(self.engine.alive):
             return False
@@ -142,9 +142,8 @@ class Sessions:
             sessions, self._sessions = list(self._sessions.values()), {}
             for session in sessions:
                 await _close_quietly(session.client)
-            if self.engine is not None and self.engine.port is not None:
+            if self.engine is not None and self.engine.attached:
                 await anyio.to_thread.run_sync(self.engine.detach)
-                self.engine.port = None
                 logger.info(
                     "Left Milvus Lite database %s; its engine (pid %s) closes it when its last user leaves",
                     self.settings.uri,

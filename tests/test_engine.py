@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
+import stat
 import subprocess
 import sys
 import time
@@ -98,17 +100,28 @@ async def test_killed_engine_gives_a_clear_error_then_recovers(server: MilvusSer
         assert hits["hits"][0]["id"] == 100
 
 
-async def test_stale_state_file_is_recovered(db_path: str) -> None:
+async def test_stale_state_and_socket_are_recovered(db_path: str) -> None:
+    """A dead engine's state file, socket file and owners (old and new names) stop nothing."""
     run_dir = Path(db_path + ".engine")
-    (run_dir / "owners").mkdir(parents=True)
+    (run_dir / "owners").mkdir(parents=True)  # 0755, as earlier versions made it
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
-    (run_dir / "state.json").write_text(json.dumps({"pid": dead.pid, "port": 1, "host": "127.0.0.1"}))
-    (run_dir / "owners" / str(dead.pid)).touch()
+    stale = run_dir / "engine-deadbeef.sock"
+    with socket.socket(socket.AF_UNIX) as listener:
+        listener.bind(str(stale))
+        listener.listen()
+    assert stale.is_socket()
+    (run_dir / "state.json").write_text(json.dumps({"pid": dead.pid, "socket": str(stale)}))
+    claims = [run_dir / "owners" / str(dead.pid), run_dir / "owners" / f"{dead.pid}.0badc0de"]
+    for claim in claims:
+        claim.touch()
     async with Client(build_server(Settings(uri=db_path))) as client:
         await make_docs(client, n=1)
         assert (await ok(client, "milvus_server_info"))["engine_pid"] != dead.pid
-    assert wait_until(lambda: not (run_dir / "owners" / str(dead.pid)).exists())
+        assert not stale.exists(), "the dead engine's socket file was left"
+        assert Path(json.loads((run_dir / "state.json").read_text())["socket"]).is_socket()
+        assert stat.S_IMODE(run_dir.stat().st_mode) == 0o700
+    assert wait_until(lambda: not any(claim.exists() for claim in claims))
 
 
 @contextmanager

@@ -1,8 +1,9 @@
 """The run directory beside a Milvus Lite database (`<db>.engine/`): the on-disk protocol between the
 engine process and the MCP servers that use it.
 
-It holds `state.json` (the engine's pid and address), `lock` (serializes attaching and stopping),
-`owners/` (one file per server using the engine) and `engine.log`. Both sides import this module.
+It holds `state.json` (the engine's pid and socket path), `lock` (serializes attaching and stopping),
+`owners/` (one file per server using the engine), `engine.log` and usually the engine's socket
+(see `engine.address`). Both sides import this module.
 """
 
 from __future__ import annotations
@@ -57,9 +58,9 @@ def run_lock(run_dir: Path) -> Iterator[None]:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
-def write_state(run_dir: Path, port: int) -> None:
+def write_state(run_dir: Path, socket: str) -> None:
     tmp = run_dir / f"state.json.{os.getpid()}"
-    tmp.write_text(json.dumps({"pid": os.getpid(), "port": port, "host": "127.0.0.1"}))
+    tmp.write_text(json.dumps({"pid": os.getpid(), "socket": socket}))
     os.replace(tmp, run_dir / "state.json")
 
 

@@ -20,6 +20,7 @@ from mcp import Client
 from mcp.client.stdio import StdioServerParameters, stdio_client
 
 from mcp_server_milvus.config import Settings
+from mcp_server_milvus.engine import host
 from mcp_server_milvus.engine.rundir import pid_alive
 from mcp_server_milvus.server import MilvusServer, build_server
 from tests.conftest import fails, make_docs, ok, rows
@@ -81,6 +82,24 @@ async def test_two_servers_share_one_database(db_path: str) -> None:
         pid_a = (await ok(a, "milvus_server_info"))["engine_pid"]
         assert (await ok(b, "milvus_server_info"))["engine_pid"] == pid_a
     assert wait_until(lambda: not pid_alive(pid_a))
+
+
+async def test_two_servers_in_one_process_hold_claims_of_their_own(db_path: str) -> None:
+    """Closing one server leaves the engine running for the other one in the same process."""
+    owners = Path(db_path + ".engine") / "owners"
+    first, second = build_server(Settings(uri=db_path)), build_server(Settings(uri=db_path))
+    async with Client(second) as b:
+        async with Client(first) as a:
+            await make_docs(a, n=2)
+            pid = (await ok(a, "milvus_server_info"))["engine_pid"]
+            assert (await ok(b, "milvus_server_info"))["engine_pid"] == pid
+            assert len(list(owners.iterdir())) == 2
+        assert len(list(owners.iterdir())) == 1
+        # Long enough for the engine to have stopped, had it found no live claim.
+        await anyio.sleep(host.POLL_SECONDS * (host.IDLE_POLLS + 1))
+        assert (await ok(b, "milvus_count", collection_name="docs"))["count"] == 2
+        assert (await ok(b, "milvus_server_info"))["engine_pid"] == pid
+    assert wait_until(lambda: not pid_alive(pid))
 
 
 async def test_killed_engine_gives_a_clear_error_then_recovers(server: MilvusServer, db_path: str) -> None:

@@ -1,9 +1,9 @@
 """Milvus Lite out of process: start the engine for a database, or attach to the one already running.
 
 The run directory `<db>.engine/` beside the database (mode 0700) holds `state.json` (the engine's pid
-and socket path), `lock` (serializes attaching and stopping), `owners/<pid>` (one file per server
-using the engine), `engine.log` and the engine's socket, unless that path is too long for a socket
-address (see `engine.address`). Every method here blocks: call them from a worker thread.
+and socket path), `lock` (serializes attaching and stopping), `owners/<pid>.<random>` (one claim per
+handle using the engine), `engine.log` and the engine's socket, unless that path is too long for a
+socket address (see `engine.address`). Every method here blocks: call them from a worker thread.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 
 from mcp_server_milvus import errors
 from mcp_server_milvus.engine.address import SocketDirError, make_private, socket_open, socket_path
-from mcp_server_milvus.engine.rundir import pid_alive, run_lock
+from mcp_server_milvus.engine.rundir import claim_name, pid_alive, run_lock
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ class LiteEngine:
     def __init__(self, db_path: str) -> None:
         self.db_path = db_path
         self.run_dir = Path(os.path.abspath(db_path + ".engine"))
-        self.owner = self.run_dir / "owners" / str(os.getpid())
+        self.owner = self.run_dir / "owners" / claim_name()
         self.pid: int | None = None
         self.socket: str | None = None
         """The engine's socket path while attached; None before `attach` and after `detach`."""

@@ -2,7 +2,7 @@
 engine process and the MCP servers that use it.
 
 It holds `state.json` (the engine's pid and socket path), `lock` (serializes attaching and stopping),
-`owners/` (one file per server using the engine), `engine.log` and usually the engine's socket
+`owners/` (one claim file per server using the engine), `engine.log` and usually the engine's socket
 (see `engine.address`). Both sides import this module.
 """
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -30,12 +31,18 @@ def pid_alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[-1].split()[0] != "Z"
 
 
+def claim_name() -> str:
+    """A new owner file's name, `<pid>.<random>`: one per handle, so that two servers in one process
+    each hold a claim of their own and one leaving does not take the other's."""
+    return f"{os.getpid()}.{secrets.token_hex(4)}"
+
+
 def live_owners(owners: Path) -> list[int]:
     """Pids of the registered users still alive; files left by dead ones are removed."""
     alive = []
     for entry in owners.iterdir() if owners.is_dir() else []:
         try:
-            pid = int(entry.name)
+            pid = int(entry.name.split(".", 1)[0])  # `<pid>.<random>`, or `<pid>` from earlier versions
         except ValueError:
             continue
         if pid_alive(pid):

@@ -21,6 +21,7 @@ from mcp.client.stdio import StdioServerParameters, stdio_client
 
 from mcp_server_milvus.config import Settings
 from mcp_server_milvus.engine import host
+from mcp_server_milvus.engine.client import MAX_RESTARTS
 from mcp_server_milvus.engine.rundir import pid_alive
 from mcp_server_milvus.server import MilvusServer, build_server
 from tests.conftest import fails, make_docs, ok, rows
@@ -117,6 +118,39 @@ async def test_killed_engine_gives_a_clear_error_then_recovers(server: MilvusSer
         assert new_pid != pid and pid_alive(new_pid)
         hits = await ok(client, "milvus_search", collection_name="docs", vector=rows(1, start=100)[0]["vector"])
         assert hits["hits"][0]["id"] == 100
+
+
+async def concurrent_counts(client: Client, calls: int) -> list[str]:
+    """milvus_count on 'docs', that many at once: 'ok' or the error message of each."""
+    texts: list[str] = []
+
+    async def count() -> None:
+        result = await client.call_tool("milvus_count", {"collection_name": "docs"})
+        texts.append(result.content[0].text if result.is_error else "ok")
+
+    async with anyio.create_task_group() as group:
+        for _ in range(calls):
+            group.start_soon(count)
+    return texts
+
+
+async def test_one_crash_is_one_restart_however_many_calls_see_it(server: MilvusServer, db_path: str) -> None:
+    """Four calls fail on one dead engine: one new engine, one restart counted. Three crashes in a row
+    take the whole budget (MAX_RESTARTS): were any crash counted twice, a later one would be refused."""
+    log = Path(db_path + ".engine") / "engine.log"
+    async with Client(server) as client:
+        await make_docs(client, n=3)
+        for _ in range(MAX_RESTARTS):
+            pid = (await ok(client, "milvus_server_info"))["engine_pid"]
+            started = log.read_text().count("Serving ")
+            os.kill(pid, signal.SIGKILL)
+            assert wait_until(lambda pid=pid: not pid_alive(pid))
+            texts = await concurrent_counts(client, 4)
+            assert all(text == "ok" or "had stopped" in text for text in texts), texts
+            assert any("had stopped" in text for text in texts), texts
+            assert log.read_text().count("Serving ") == started + 1, "one crash, one new engine"
+            assert (await ok(client, "milvus_count", collection_name="docs"))["count"] == 3
+            assert engine_pids(db_path) == [(await ok(client, "milvus_server_info"))["engine_pid"]]
 
 
 async def test_stale_state_and_socket_are_recovered(db_path: str) -> None:

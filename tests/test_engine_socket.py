@@ -11,6 +11,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import stat
 import subprocess
@@ -27,7 +28,7 @@ from mcp_server_milvus.engine.address import MAX_SOCKET_PATH, SocketDirError, sh
 from mcp_server_milvus.engine.rundir import pid_alive
 from mcp_server_milvus.server import build_server
 from tests.conftest import fails, make_docs, ok
-from tests.test_engine import wait_until
+from tests.test_engine import concurrent_counts, wait_until
 
 pytestmark = pytest.mark.anyio
 
@@ -230,3 +231,24 @@ async def test_the_refusal_reaches_the_agent(tmp_path: Path) -> None:
     async with Client(build_server(Settings(uri=str(deep)))) as client:
         message = await fails(client, "milvus_list_collections")
         assert "private directory for its socket" in message and "is open to other users (mode 755)" in message
+
+
+async def test_a_failed_restart_is_shared_by_the_calls_that_waited(private_runtime_dir: Path) -> None:
+    """The engine dies and its socket directory is no longer private: the four calls that saw it die
+    share the one failed restart, and the next call after a fix restarts it."""
+    base = Path(tempfile.mkdtemp(dir="/tmp"))
+    try:
+        db_path = str(base / ("d" * 100) / "milvus.db")
+        async with Client(build_server(Settings(uri=db_path))) as client:
+            await make_docs(client, n=2)
+            pid = (await ok(client, "milvus_server_info"))["engine_pid"]
+            short_dir().chmod(0o755)
+            os.kill(pid, signal.SIGKILL)
+            assert wait_until(lambda: not pid_alive(pid))
+            texts = await concurrent_counts(client, 4)
+            assert len(texts) == 4 and all("is open to other users" in text for text in texts), texts
+            short_dir().chmod(0o700)
+            assert "had stopped" in await fails(client, "milvus_count", collection_name="docs")
+            assert (await ok(client, "milvus_count", collection_name="docs"))["count"] == 2
+    finally:
+        shutil.rmtree(base, ignore_errors=True)

@@ -43,6 +43,10 @@ class LiteEngine:
         self.pid: int | None = None
         self.socket: str | None = None
         """The engine's socket path while attached; None before `attach` and after `detach`."""
+        self.generation = 0
+        """Restarts this handle has attempted. A failure seen on an older generation is already dealt with."""
+        self.restart_failure: str | None = None
+        """Why the latest restart failed, for the calls that waited on it; None once one succeeded."""
         self._process: subprocess.Popen[bytes] | None = None
         self._restarts: list[float] = []
 
@@ -89,7 +93,10 @@ class LiteEngine:
         return self.pid is not None and pid_alive(self.pid) and self.socket is not None and socket_open(self.socket)
 
     def restart(self) -> str:
-        """Attach again after the engine died, starting a new one; at most MAX_RESTARTS in a window."""
+        """Attach again after the engine died, starting a new one; at most MAX_RESTARTS in a window.
+
+        Each call counts: the caller makes sure one crash leads to one call (`Sessions.recover_engine`).
+        """
         now = time.monotonic()
         self._restarts = [t for t in self._restarts if now - t < RESTART_WINDOW_SECONDS]
         if len(self._restarts) >= MAX_RESTARTS:
@@ -98,7 +105,14 @@ class LiteEngine:
                 f"{RESTART_WINDOW_SECONDS:g} s; not restarting it again. See {self.run_dir / 'engine.log'}."
             )
         self._restarts.append(now)
-        return self.attach()
+        self.generation += 1
+        try:
+            uri = self.attach()
+        except ToolError as exc:
+            self.restart_failure = str(exc)
+            raise
+        self.restart_failure = None
+        return uri
 
     def detach(self) -> None:
         """Leave; the engine stops by itself (closing the database) once no user is left."""

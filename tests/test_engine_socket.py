@@ -170,10 +170,18 @@ async def test_another_user_cannot_reach_the_engine(shared_dir: Path) -> None:
     assert not Path(path).exists(), "the stopped engine left its socket file"
 
 
-@pytest.mark.parametrize("runtime_dir", ["XDG_RUNTIME_DIR", "/tmp"])
-async def test_deep_database_path_gets_a_short_private_socket(
-    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, runtime_dir: str
+@pytest.mark.parametrize(
+    ("directories", "runtime_dir"),
+    [
+        pytest.param(("d" * 60, "e" * 60), "XDG_RUNTIME_DIR", id="deep-xdg"),
+        pytest.param(("d" * 60, "e" * 60), "/tmp", id="deep-tmp"),
+        pytest.param(("a%20b?c#d,e",), "XDG_RUNTIME_DIR", id="uri-syntax"),
+    ],
+)
+async def test_an_awkward_database_path_gets_a_short_private_socket(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, directories: tuple[str, ...], runtime_dir: str
 ) -> None:
+    """Too long for a socket address (> 107 bytes), or holding what gRPC reads as URI syntax."""
     if runtime_dir == "XDG_RUNTIME_DIR":
         expected = request.getfixturevalue("private_runtime_dir") / "mcp-server-milvus"
     else:
@@ -181,8 +189,7 @@ async def test_deep_database_path_gets_a_short_private_socket(
         expected = Path(f"/tmp/mcp-server-milvus-{os.geteuid()}")
     base = Path(tempfile.mkdtemp(dir="/tmp"))
     try:
-        db_path = str(base / ("d" * 60) / ("e" * 60) / "milvus.db")
-        assert len(os.fsencode(db_path + ".engine/engine-12345678.sock")) > MAX_SOCKET_PATH
+        db_path = str(base.joinpath(*directories, "milvus.db"))
         first, second = build_server(Settings(uri=db_path)), build_server(Settings(uri=db_path))
         async with Client(first) as a, Client(second) as b:
             await make_docs(a, n=3)

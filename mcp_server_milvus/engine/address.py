@@ -3,8 +3,8 @@
 A loopback TCP port is open to every local user, whatever the permissions of the database, and so is
 an abstract socket (`unix-abstract:`, never used here). A socket file is reached through its
 directory, so the engine's socket lives in a directory of mode 0700 that we own: the run directory
-`<db>.engine/`, or, when that path is too long for a socket address, a private directory with a short
-path, the socket named after a hash of the run directory.
+`<db>.engine/`, or, when that path is too long for a socket address or holds characters gRPC reads as
+URI syntax, a private directory with a short path, the socket named after a hash of the run directory.
 
 Each engine gets a socket of its own, `<prefix>-<random>.sock`: pymilvus shares one connection per
 address among all its clients in a process, and would keep handing a new engine's clients the broken
@@ -28,6 +28,9 @@ RUN_DIR_PREFIX = "engine"
 MAX_SOCKET_PATH = 107 if sys.platform.startswith("linux") else 103
 """Bytes of a socket path: the kernel's `sun_path` (108 on Linux, 104 on macOS and the BSDs) less the
 terminating NUL that gRPC requires."""
+URI_SYNTAX = frozenset("%?#,")
+"""Characters gRPC reads as syntax in a `unix:` target (an escape such as `%20`, a query, a fragment, a
+list of addresses): at a path holding one, the engine fails to bind or its clients to connect."""
 
 
 class SocketDirError(Exception):
@@ -37,15 +40,16 @@ class SocketDirError(Exception):
 def socket_path(run_dir: Path) -> Path:
     """A new engine's socket for this (absolute) run directory, in a directory only we can enter."""
     inside = _new_socket(run_dir, RUN_DIR_PREFIX)
-    if _fits(inside):
+    if _usable(inside):
         return inside
     short = short_dir()
     make_private(short, tighten=False)
     path = _new_socket(short, hashlib.sha256(os.fsencode(run_dir)).hexdigest()[:16])
-    if not _fits(path):
+    if not _usable(path):
         raise SocketDirError(
             f"The engine's socket path {path} is longer than the {MAX_SOCKET_PATH} bytes a socket address "
-            "allows; set XDG_RUNTIME_DIR to a shorter directory."
+            f"allows or holds one of {' '.join(sorted(URI_SYNTAX))}; set XDG_RUNTIME_DIR to a shorter, plainer "
+            "directory."
         )
     return path
 
@@ -111,5 +115,5 @@ def _new_socket(directory: Path, prefix: str) -> Path:
     return directory / f"{prefix}-{secrets.token_hex(4)}.sock"
 
 
-def _fits(path: Path) -> bool:
-    return len(os.fsencode(path)) <= MAX_SOCKET_PATH
+def _usable(path: Path) -> bool:
+    return len(os.fsencode(path)) <= MAX_SOCKET_PATH and not URI_SYNTAX.intersection(str(path))

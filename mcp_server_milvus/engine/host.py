@@ -1,5 +1,4 @@
-"""The Milvus Lite engine process: one data directory served over gRPC on a unix socket until its last user
-leaves.
+"""The Milvus Lite engine process: one database served on a private unix socket until its last user leaves.
 
 Started by `engine.client.LiteEngine` as `python -m mcp_server_milvus.engine.host`. Milvus Lite is pure
 Python; in its own process it no longer competes with the MCP server's event loop for the GIL, and

@@ -206,13 +206,11 @@ async def test_an_awkward_database_path_gets_a_short_private_socket(
         shutil.rmtree(base, ignore_errors=True)
 
 
-def deep_run_dir() -> Path:
-    return Path("/tmp") / ("x" * 100) / "milvus.db.engine"
-
-
-@pytest.mark.usefixtures("private_runtime_dir")
-@pytest.mark.parametrize("problem", ["symlink", "mode 0755", "another user's"])
-def test_an_unsafe_socket_directory_is_refused(problem: str) -> None:
+def unsafe_short_dir(problem: str, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The short socket directory, made unsafe (or impossible) in one way."""
+    if problem == "no parent":
+        monkeypatch.setenv("XDG_RUNTIME_DIR", os.path.join(os.environ["XDG_RUNTIME_DIR"], "gone"))
+        return short_dir()
     target = short_dir()
     if problem == "symlink":
         elsewhere = target.with_name("elsewhere")
@@ -226,9 +224,15 @@ def test_an_unsafe_socket_directory_is_refused(problem: str) -> None:
             pytest.skip("needs root, to give a directory to another user")
         target.mkdir(mode=0o700)
         os.chown(target, NOBODY, NOBODY)
+    return target
+
+
+@pytest.mark.usefixtures("private_runtime_dir")
+@pytest.mark.parametrize("problem", ["symlink", "mode 0755", "another user's", "no parent"])
+def test_an_unsafe_socket_directory_is_refused(monkeypatch: pytest.MonkeyPatch, problem: str) -> None:
+    target = unsafe_short_dir(problem, monkeypatch)
     with pytest.raises(SocketDirError, match=re.escape(str(target))):
-        socket_path(deep_run_dir())
-    assert not any(target.glob("*.sock"))
+        socket_path(Path("/tmp") / ("x" * 100) / "milvus.db.engine")
 
 
 @pytest.mark.usefixtures("private_runtime_dir")

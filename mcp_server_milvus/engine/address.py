@@ -15,7 +15,6 @@ sides import this module; it needs nothing beyond the standard library.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import secrets
@@ -69,8 +68,12 @@ def make_private(path: Path, *, tighten: bool) -> None:
     of earlier versions were 0755) and refused otherwise: someone may already have reached into it. A
     symlink and someone else's directory are always refused.
     """
-    with contextlib.suppress(FileExistsError):
+    try:
         path.mkdir(mode=0o700)  # the umask can only take permissions away
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        raise SocketDirError(f"Milvus Lite's engine could not create {path}: {exc.strerror}.") from None
     info = path.lstat()
     problem = None
     if not stat.S_ISDIR(info.st_mode):

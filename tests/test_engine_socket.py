@@ -237,14 +237,17 @@ def test_an_unsafe_socket_directory_is_refused(monkeypatch: pytest.MonkeyPatch, 
 
 @pytest.mark.usefixtures("private_runtime_dir")
 async def test_the_refusal_reaches_the_agent(tmp_path: Path) -> None:
-    short_dir().mkdir(mode=0o755)
+    short_dir().mkdir()
+    short_dir().chmod(0o755)
     deep = tmp_path / ("x" * (MAX_SOCKET_PATH - len(str(tmp_path)))) / "milvus.db"
     async with Client(build_server(Settings(uri=str(deep)))) as client:
         message = await fails(client, "milvus_list_collections")
         assert "private directory for its socket" in message and "is open to other users (mode 755)" in message
 
 
-async def test_a_failed_restart_is_shared_by_the_calls_that_waited(private_runtime_dir: Path) -> None:
+async def test_a_failed_restart_is_shared_by_the_calls_that_waited(
+    private_runtime_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     """The engine dies and its socket directory is no longer private: the four calls that saw it die
     share the one failed restart, and the next call after a fix restarts it."""
     base = Path(tempfile.mkdtemp(dir="/tmp"))
@@ -258,6 +261,7 @@ async def test_a_failed_restart_is_shared_by_the_calls_that_waited(private_runti
             assert wait_until(lambda: not pid_alive(pid))
             texts = await concurrent_counts(client, 4)
             assert len(texts) == 4 and all("is open to other users" in text for text in texts), texts
+            assert caplog.text.count("starting a new one") == 1, "one crash, one restart attempt"
             short_dir().chmod(0o700)
             assert "had stopped" in await fails(client, "milvus_count", collection_name="docs")
             assert (await ok(client, "milvus_count", collection_name="docs"))["count"] == 2

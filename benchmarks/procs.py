@@ -252,11 +252,11 @@ def server_children(parent: int) -> list[int]:
     return found
 
 
-def engine_state(db_path: Path) -> tuple[int, int] | None:
-    """(pid, port) of the engine process serving a Milvus Lite database in the default mode, if any."""
+def engine_state(db_path: Path) -> tuple[int, str] | None:
+    """(pid, gRPC URI) of the engine process serving a Milvus Lite database in the default mode, if any."""
     try:
         state = json.loads((Path(str(db_path) + ".engine") / "state.json").read_text())
-        return int(state["pid"]), int(state["port"])
+        return int(state["pid"]), f"unix:{state['socket']}"
     except (OSError, ValueError, KeyError, TypeError):
         return None
 

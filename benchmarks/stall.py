@@ -30,7 +30,7 @@ from typing import Any
 
 import anyio
 
-from benchmarks.harness import HOST, Bench, BenchError, ratio, summarize, vectors
+from benchmarks.harness import Bench, BenchError, ratio, summarize, vectors
 from benchmarks.procs import RawStdio, engine_state, raw_stdio, reap_engine, settle
 
 IN_FLIGHT = (0, 1, 3)
@@ -186,10 +186,10 @@ async def run(b: Bench) -> dict[str, Any]:
             state = engine_state(engine_db)
             if state is None:
                 raise BenchError(f"no engine process found for {engine_db}")
-            pid, port = state
+            pid, uri = state
             await settle([pid, inproc.process.pid])
-            direct = AsyncMilvusClient(uri=f"http://{HOST}:{port}")
-            searcher = AsyncMilvusClient(uri=f"http://{HOST}:{port}", db_name=SLOW_DB)
+            direct = AsyncMilvusClient(uri=uri)
+            searcher = AsyncMilvusClient(uri=uri, db_name=SLOW_DB)
             try:
                 loads = {
                     "engine": _mcp_calls(engine, queries),

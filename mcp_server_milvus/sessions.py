@@ -88,7 +88,7 @@ class Sessions:
         quiet_pymilvus()
         uri = self.settings.uri
         if self.engine is not None:
-            uri = self.engine.uri if self.engine.port is not None else self.engine.attach()
+            uri = self.engine.uri if self.engine.attached else self.engine.attach()
             return AsyncMilvusClient(uri=uri, db_name=database, timeout=self.settings.timeout)
         if self.settings.is_lite:
             os.makedirs(os.path.dirname(uri), exist_ok=True)
@@ -108,17 +108,28 @@ class Sessions:
             raise errors.unreachable(uri, exc) from None
 
     async def recover_engine(self) -> bool:
-        """After a connection failure: if the Milvus Lite engine died, start a new one. True if it did."""
-        if self.engine is None or self.engine.port is None:
+        """After a connection failure: if the Milvus Lite engine died, start a new one. True if it did.
+
+        Every call in flight when the engine dies fails at once and comes here. The first to take the
+        lock restarts the engine; the others find the generation they failed on replaced and share that
+        outcome, so that one crash counts as one restart.
+        """
+        engine = self.engine
+        if engine is None or not engine.attached:
             return False
-        if await anyio.to_thread.run_sync(self.engine.alive):
-            return False
+        failed_on = engine.generation
         async with self._lock:
+            if engine.generation != failed_on:
+                if engine.restart_failure is not None:
+                    raise ToolError(engine.restart_failure)
+                return True
+            if await anyio.to_thread.run_sync(engine.alive):
+                return False
             sessions, self._sessions = list(self._sessions.values()), {}
             for session in sessions:
                 await _close_quietly(session.client)
-            logger.warning("The Milvus Lite engine (pid %s) is gone; starting a new one", self.engine.pid)
-            await anyio.to_thread.run_sync(self.engine.restart)
+            logger.warning("The Milvus Lite engine (pid %s) is gone; starting a new one", engine.pid)
+            await anyio.to_thread.run_sync(engine.restart)
         return True
 
     async def discard(self, database: str) -> None:
@@ -136,9 +147,8 @@ class Sessions:
             sessions, self._sessions = list(self._sessions.values()), {}
             for session in sessions:
                 await _close_quietly(session.client)
-            if self.engine is not None and self.engine.port is not None:
+            if self.engine is not None and self.engine.attached:
                 await anyio.to_thread.run_sync(self.engine.detach)
-                self.engine.port = None
                 logger.info(
                     "Left Milvus Lite database %s; its engine (pid %s) closes it when its last user leaves",
                     self.settings.uri,

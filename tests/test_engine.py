@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
+import stat
 import subprocess
 import sys
 import time
@@ -18,6 +20,8 @@ from mcp import Client
 from mcp.client.stdio import StdioServerParameters, stdio_client
 
 from mcp_server_milvus.config import Settings
+from mcp_server_milvus.engine import host
+from mcp_server_milvus.engine.client import MAX_RESTARTS
 from mcp_server_milvus.engine.rundir import pid_alive
 from mcp_server_milvus.server import MilvusServer, build_server
 from tests.conftest import fails, make_docs, ok, rows
@@ -81,6 +85,24 @@ async def test_two_servers_share_one_database(db_path: str) -> None:
     assert wait_until(lambda: not pid_alive(pid_a))
 
 
+async def test_two_servers_in_one_process_hold_claims_of_their_own(db_path: str) -> None:
+    """Closing one server leaves the engine running for the other one in the same process."""
+    owners = Path(db_path + ".engine") / "owners"
+    first, second = build_server(Settings(uri=db_path)), build_server(Settings(uri=db_path))
+    async with Client(second) as b:
+        async with Client(first) as a:
+            await make_docs(a, n=2)
+            pid = (await ok(a, "milvus_server_info"))["engine_pid"]
+            assert (await ok(b, "milvus_server_info"))["engine_pid"] == pid
+            assert len(list(owners.iterdir())) == 2
+        assert len(list(owners.iterdir())) == 1
+        # Long enough for the engine to have stopped, had it found no live claim.
+        await anyio.sleep(host.POLL_SECONDS * (host.IDLE_POLLS + 1))
+        assert (await ok(b, "milvus_count", collection_name="docs"))["count"] == 2
+        assert (await ok(b, "milvus_server_info"))["engine_pid"] == pid
+    assert wait_until(lambda: not pid_alive(pid))
+
+
 async def test_killed_engine_gives_a_clear_error_then_recovers(server: MilvusServer, db_path: str) -> None:
     async with Client(server) as client:
         await make_docs(client, n=4)
@@ -98,17 +120,61 @@ async def test_killed_engine_gives_a_clear_error_then_recovers(server: MilvusSer
         assert hits["hits"][0]["id"] == 100
 
 
-async def test_stale_state_file_is_recovered(db_path: str) -> None:
+async def concurrent_counts(client: Client, calls: int) -> list[str]:
+    """milvus_count on 'docs', that many at once: 'ok' or the error message of each."""
+    texts: list[str] = []
+
+    async def count() -> None:
+        result = await client.call_tool("milvus_count", {"collection_name": "docs"})
+        texts.append(result.content[0].text if result.is_error else "ok")
+
+    async with anyio.create_task_group() as group:
+        for _ in range(calls):
+            group.start_soon(count)
+    return texts
+
+
+async def test_one_crash_is_one_restart_however_many_calls_see_it(server: MilvusServer, db_path: str) -> None:
+    """Four calls fail on one dead engine: one new engine, one restart counted. Three crashes in a row
+    take the whole budget (MAX_RESTARTS): were any crash counted twice, a later one would be refused."""
+    log = Path(db_path + ".engine") / "engine.log"
+    async with Client(server) as client:
+        await make_docs(client, n=3)
+        for _ in range(MAX_RESTARTS):
+            pid = (await ok(client, "milvus_server_info"))["engine_pid"]
+            started = log.read_text().count("Serving ")
+            os.kill(pid, signal.SIGKILL)
+            assert wait_until(lambda pid=pid: not pid_alive(pid))
+            texts = await concurrent_counts(client, 4)
+            assert all(text == "ok" or "had stopped" in text for text in texts), texts
+            assert any("had stopped" in text for text in texts), texts
+            assert log.read_text().count("Serving ") == started + 1, "one crash, one new engine"
+            assert (await ok(client, "milvus_count", collection_name="docs"))["count"] == 3
+            assert engine_pids(db_path) == [(await ok(client, "milvus_server_info"))["engine_pid"]]
+
+
+async def test_stale_state_and_socket_are_recovered(db_path: str) -> None:
+    """A dead engine's state file, socket file and owners (old and new names) stop nothing."""
     run_dir = Path(db_path + ".engine")
-    (run_dir / "owners").mkdir(parents=True)
+    (run_dir / "owners").mkdir(parents=True)  # 0755, as earlier versions made it
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
-    (run_dir / "state.json").write_text(json.dumps({"pid": dead.pid, "port": 1, "host": "127.0.0.1"}))
-    (run_dir / "owners" / str(dead.pid)).touch()
+    stale = run_dir / "engine-deadbeef.sock"
+    with socket.socket(socket.AF_UNIX) as listener:
+        listener.bind(str(stale))
+        listener.listen()
+    assert stale.is_socket()
+    (run_dir / "state.json").write_text(json.dumps({"pid": dead.pid, "socket": str(stale)}))
+    claims = [run_dir / "owners" / str(dead.pid), run_dir / "owners" / f"{dead.pid}.0badc0de"]
+    for claim in claims:
+        claim.touch()
     async with Client(build_server(Settings(uri=db_path))) as client:
         await make_docs(client, n=1)
         assert (await ok(client, "milvus_server_info"))["engine_pid"] != dead.pid
-    assert wait_until(lambda: not (run_dir / "owners" / str(dead.pid)).exists())
+        assert not stale.exists(), "the dead engine's socket file was left"
+        assert Path(json.loads((run_dir / "state.json").read_text())["socket"]).is_socket()
+        assert stat.S_IMODE(run_dir.stat().st_mode) == 0o700
+    assert wait_until(lambda: not any(claim.exists() for claim in claims))
 
 
 @contextmanager

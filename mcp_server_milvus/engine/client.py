@@ -1,8 +1,9 @@
 """Milvus Lite out of process: start the engine for a database, or attach to the one already running.
 
-The run directory `<db>.engine/` beside the database holds `state.json` (the engine's pid and port),
-`lock` (serializes attaching and stopping), `owners/<pid>` (one file per server using the engine) and
-`engine.log`. Every method here blocks: call them from a worker thread.
+The run directory `<db>.engine/` beside the database (mode 0700) holds `state.json` (the engine's pid
+and socket path), `lock` (serializes attaching and stopping), `owners/<pid>.<random>` (one claim per
+handle using the engine), `engine.log` and the engine's socket, unless that path is too long for a
+socket address (see `engine.address`). Every method here blocks: call them from a worker thread.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ import json
 import logging
 import os
 import selectors
-import socket
 import subprocess
 import sys
 import time
@@ -20,7 +20,8 @@ from pathlib import Path
 from mcp.server.mcpserver.exceptions import ToolError
 
 from mcp_server_milvus import errors
-from mcp_server_milvus.engine.rundir import pid_alive, run_lock
+from mcp_server_milvus.engine.address import SocketDirError, make_private, socket_open, socket_path
+from mcp_server_milvus.engine.rundir import claim_name, pid_alive, run_lock
 
 logger = logging.getLogger(__name__)
 
@@ -32,43 +33,51 @@ MAX_RESTARTS = 3
 RESTART_WINDOW_SECONDS = 300.0
 
 
-def port_open(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
 class LiteEngine:
     """One server's handle on the engine process for one Milvus Lite database."""
 
     def __init__(self, db_path: str) -> None:
         self.db_path = db_path
-        self.run_dir = Path(db_path + ".engine")
-        self.owner = self.run_dir / "owners" / str(os.getpid())
+        self.run_dir = Path(os.path.abspath(db_path + ".engine"))
+        self.owner = self.run_dir / "owners" / claim_name()
         self.pid: int | None = None
-        self.port: int | None = None
+        self.socket: str | None = None
+        """The engine's socket path while attached; None before `attach` and after `detach`."""
+        self.generation = 0
+        """Restarts this handle has attempted. A failure seen on an older generation is already dealt with."""
+        self.restart_failure: str | None = None
+        """Why the latest restart failed, for the calls that waited on it; None once one succeeded."""
         self._process: subprocess.Popen[bytes] | None = None
         self._restarts: list[float] = []
 
     @property
+    def attached(self) -> bool:
+        return self.socket is not None
+
+    @property
     def uri(self) -> str:
-        assert self.port is not None, "attach() first"
-        return f"http://127.0.0.1:{self.port}"
+        assert self.socket is not None, "attach() first"
+        return f"unix:{self.socket}"
 
     def attach(self) -> str:
         """Register as a user of the engine, starting it if none is running; return its URI."""
-        self.owner.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            return self._attach()
+        except SocketDirError as exc:
+            raise ToolError(str(exc)) from None
+
+    def _attach(self) -> str:
         Path(self.db_path).parent.mkdir(parents=True, exist_ok=True)
+        make_private(self.run_dir, tighten=True)
+        self.owner.parent.mkdir(exist_ok=True)
         deadline = time.monotonic() + LOCKED_GRACE_SECONDS
         while True:
             with run_lock(self.run_dir):
                 self.owner.touch()
                 state = self._state()
-                if state and pid_alive(state["pid"]) and port_open(state["port"]):
-                    self.pid, self.port = state["pid"], state["port"]
-                    logger.info("Attached to the Milvus Lite engine (pid %d, port %d)", self.pid, self.port)
+                if state and pid_alive(state[0]) and socket_open(state[1]):
+                    self.pid, self.socket = state
+                    logger.info("Attached to the Milvus Lite engine (pid %d, unix:%s)", self.pid, self.socket)
                     return self.uri
                 outcome = self._spawn()
             if outcome != "LOCKED":
@@ -81,10 +90,13 @@ class LiteEngine:
     def alive(self) -> bool:
         if self._process is not None:
             self._process.poll()
-        return self.pid is not None and pid_alive(self.pid) and self.port is not None and port_open(self.port)
+        return self.pid is not None and pid_alive(self.pid) and self.socket is not None and socket_open(self.socket)
 
     def restart(self) -> str:
-        """Attach again after the engine died, starting a new one; at most MAX_RESTARTS in a window."""
+        """Attach again after the engine died, starting a new one; at most MAX_RESTARTS in a window.
+
+        Each call counts: the caller makes sure one crash leads to one call (`Sessions.recover_engine`).
+        """
         now = time.monotonic()
         self._restarts = [t for t in self._restarts if now - t < RESTART_WINDOW_SECONDS]
         if len(self._restarts) >= MAX_RESTARTS:
@@ -93,23 +105,33 @@ class LiteEngine:
                 f"{RESTART_WINDOW_SECONDS:g} s; not restarting it again. See {self.run_dir / 'engine.log'}."
             )
         self._restarts.append(now)
-        return self.attach()
+        self.generation += 1
+        try:
+            uri = self.attach()
+        except ToolError as exc:
+            self.restart_failure = str(exc)
+            raise
+        self.restart_failure = None
+        return uri
 
     def detach(self) -> None:
         """Leave; the engine stops by itself (closing the database) once no user is left."""
         self.owner.unlink(missing_ok=True)
+        self.socket = None
         if self._process is not None:
             self._process.poll()
 
-    def _state(self) -> dict[str, int] | None:
+    def _state(self) -> tuple[int, str] | None:
+        """(pid, socket path) from `state.json`, if it is there and readable."""
         try:
             state = json.loads((self.run_dir / "state.json").read_text())
-            return {"pid": int(state["pid"]), "port": int(state["port"])}
+            return int(state["pid"]), str(state["socket"])
         except (OSError, ValueError, KeyError, TypeError):
             return None
 
     def _spawn(self) -> str:
         log_path = self.run_dir / "engine.log"
+        path = str(socket_path(self.run_dir))
         with open(log_path, "ab") as log:
             process = subprocess.Popen(
                 [
@@ -120,6 +142,8 @@ class LiteEngine:
                     self.db_path,
                     "--run-dir",
                     str(self.run_dir),
+                    "--socket",
+                    path,
                 ],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
@@ -127,10 +151,10 @@ class LiteEngine:
                 start_new_session=True,  # a Ctrl-C meant for one server does not stop an engine others share
             )
         line = _read_line(process, STARTUP_SECONDS)
-        if line.startswith("READY "):
-            self.pid, self.port = process.pid, int(line.split()[1])
+        if line == "READY":
+            self.pid, self.socket = process.pid, path
             self._process = process  # kept so that its exit status is collected: no zombie
-            logger.info("Started the Milvus Lite engine for %s (pid %d, port %d)", self.db_path, self.pid, self.port)
+            logger.info("Started the Milvus Lite engine for %s (pid %d, unix:%s)", self.db_path, self.pid, path)
             return "READY"
         process.wait(timeout=10) if line else _kill(process)
         if line == "LOCKED":

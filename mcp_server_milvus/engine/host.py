@@ -1,10 +1,11 @@
-"""The Milvus Lite engine process: one data directory served over loopback gRPC until its last user leaves.
+"""The Milvus Lite engine process: one database served on a private unix socket until its last user leaves.
 
 Started by `engine.client.LiteEngine` as `python -m mcp_server_milvus.engine.host`. Milvus Lite is pure
 Python; in its own process it no longer competes with the MCP server's event loop for the GIL, and
-several MCP servers (a desktop app and an IDE, say) can share one database.
+several MCP servers (a desktop app and an IDE, say) can share one database. It listens on the socket
+its starter chose (`engine.address`), in a directory only its user can enter, and on no TCP port.
 
-Users register as files named by their pid in `<run dir>/owners/`. The engine checks them twice a
+Users register as files named `<pid>.<random>` in `<run dir>/owners/`. The engine checks them twice a
 second and stops, closing the database cleanly, once none of those processes is alive: a server that
 crashes or is killed never leaves an orphaned engine behind.
 """
@@ -22,6 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mcp_server_milvus.engine.address import remove_stale_sockets
 from mcp_server_milvus.engine.rundir import live_owners, remove_state, run_lock, write_state
 from mcp_server_milvus.logs import drop_unimplemented
 
@@ -41,11 +43,12 @@ MAX_MESSAGE = 256 * 1024 * 1024
 """Milvus Lite's own limit (as Milvus standalone's) on a gRPC message either way."""
 
 
-def serve(data_dir: str) -> tuple[Any, Any, int, Lanes]:
-    """Open the database and serve it on a free loopback port: (grpc server, MilvusLite, port, lanes).
+def serve(data_dir: str, socket: str) -> tuple[Any, Any, Lanes]:
+    """Open the database and serve it on the unix socket `socket`: (grpc server, MilvusLite, lanes).
 
     Built like `milvus_lite.adapter.grpc.server.start_server_in_thread`, plus the lanes, and with room
-    for the gRPC threads that wait on the heavy lane.
+    for the gRPC threads that wait on the heavy lane. The database is opened first: once it is ours, no
+    other engine of it runs, and the socket files earlier ones left can go.
     """
     import grpc
     from milvus_lite.adapter.grpc.servicer import MilvusServicer
@@ -55,6 +58,7 @@ def serve(data_dir: str) -> tuple[Any, Any, int, Lanes]:
     from mcp_server_milvus.engine.host_lanes import Lanes
 
     db = MilvusLite(data_dir)
+    remove_stale_sockets(Path(socket))
     lanes = Lanes()
     servicer = MilvusServicer(db)
     lanes.wrap(servicer)
@@ -63,15 +67,17 @@ def serve(data_dir: str) -> tuple[Any, Any, int, Lanes]:
         options=[("grpc.max_receive_message_length", MAX_MESSAGE), ("grpc.max_send_message_length", MAX_MESSAGE)],
     )
     milvus_pb2_grpc.add_MilvusServiceServicer_to_server(servicer, server)
-    port = server.add_insecure_port("127.0.0.1:0")
+    if not server.add_insecure_port(f"unix:{socket}"):
+        raise RuntimeError(f"could not listen on {socket}")
     server.start()
-    return server, db, port, lanes
+    return server, db, lanes
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="mcp_server_milvus.engine.host")
     parser.add_argument("--data-dir", required=True)
     parser.add_argument("--run-dir", required=True)
+    parser.add_argument("--socket", required=True, help="the unix socket to listen on")
     args = parser.parse_args(argv)
     # Milvus Lite answers every RPC from threads of this one interpreter. A thread that wants the GIL
     # waits up to the switch interval (5 ms by default) for the one running to give it up, and a quick
@@ -92,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     from milvus_lite import DataDirLockedError
 
     try:
-        server, db, port, lanes = serve(args.data_dir)
+        server, db, lanes = serve(args.data_dir, args.socket)
     except DataDirLockedError:
         print("LOCKED", flush=True)
         return 3
@@ -104,9 +110,9 @@ def main(argv: list[str] | None = None) -> int:
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, lambda *_: stop.set())
-    write_state(run_dir, port)
-    log.info("Serving %s on 127.0.0.1:%d (pid %d)", args.data_dir, port, os.getpid())
-    print(f"READY {port}", flush=True)
+    write_state(run_dir, args.socket)
+    log.info("Serving %s on unix:%s (pid %d)", args.data_dir, args.socket, os.getpid())
+    print("READY", flush=True)
     sys.stdout.close()
 
     idle = 0
@@ -122,6 +128,7 @@ def main(argv: list[str] | None = None) -> int:
                     break
             idle = 0
     remove_state(run_dir)
+    # gRPC removes the socket file as it stops, before the database is closed (see remove_stale_sockets).
     server.stop(grace=2).wait()
     lanes.close()
     db.close()

@@ -1,14 +1,16 @@
 """The run directory beside a Milvus Lite database (`<db>.engine/`): the on-disk protocol between the
 engine process and the MCP servers that use it.
 
-It holds `state.json` (the engine's pid and address), `lock` (serializes attaching and stopping),
-`owners/` (one file per server using the engine) and `engine.log`. Both sides import this module.
+It holds `state.json` (the engine's pid and socket path), `lock` (serializes attaching and stopping),
+`owners/` (one claim file per server using the engine), `engine.log` and usually the engine's socket
+(see `engine.address`). Both sides import this module.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,12 +31,18 @@ def pid_alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[-1].split()[0] != "Z"
 
 
+def claim_name() -> str:
+    """A new owner file's name, `<pid>.<random>`: one per handle, so that two servers in one process
+    each hold a claim of their own and one leaving does not take the other's."""
+    return f"{os.getpid()}.{secrets.token_hex(4)}"
+
+
 def live_owners(owners: Path) -> list[int]:
     """Pids of the registered users still alive; files left by dead ones are removed."""
     alive = []
     for entry in owners.iterdir() if owners.is_dir() else []:
         try:
-            pid = int(entry.name)
+            pid = int(entry.name.split(".", 1)[0])  # `<pid>.<random>`, or `<pid>` from earlier versions
         except ValueError:
             continue
         if pid_alive(pid):
@@ -57,9 +65,9 @@ def run_lock(run_dir: Path) -> Iterator[None]:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
-def write_state(run_dir: Path, port: int) -> None:
+def write_state(run_dir: Path, socket: str) -> None:
     tmp = run_dir / f"state.json.{os.getpid()}"
-    tmp.write_text(json.dumps({"pid": os.getpid(), "port": port, "host": "127.0.0.1"}))
+    tmp.write_text(json.dumps({"pid": os.getpid(), "socket": socket}))
     os.replace(tmp, run_dir / "state.json")
 
 

@@ -29,7 +29,7 @@ os.environ.pop("MILVUS_URI", None)
 
 import anyio
 
-from benchmarks import cache, charts, coldstart, concurrency, context, ingest, overhead, stall
+from benchmarks import cache, charts, coldstart, concurrency, context, guards, ingest, overhead, stall
 from benchmarks.harness import Bench, create_collection
 from benchmarks.procs import lite_server, settle
 
@@ -41,10 +41,11 @@ FAMILIES: dict[str, ModuleType] = {
     "cache": cache,
     "concurrency": concurrency,
     "ingest": ingest,
+    "guards": guards,
     "stall": stall,
 }
 """Every benchmark, in the order they run."""
-NEEDS_ENGINE = {"context", "overhead", "cache", "concurrency", "ingest"}
+NEEDS_ENGINE = {"context", "overhead", "cache", "concurrency", "ingest", "guards"}
 """Benchmarks that use the shared `milvus-lite server` child and its search collection."""
 FAMILY_TIMEOUT = 900.0
 """Seconds one benchmark may take before it is abandoned (a hung child must not hang the run)."""
@@ -55,6 +56,7 @@ TITLES = {
     "cache": "Schema cache",
     "concurrency": "Concurrent milvus_search",
     "ingest": "Ingest",
+    "guards": "Guards: the existence check and the 1 MB error path",
     "stall": "Stall: fast calls behind slow searches (stdio)",
 }
 

@@ -186,6 +186,7 @@ class Runtime:
     @asynccontextmanager
     async def guard(self, database: str, action: str) -> AsyncIterator[None]:
         """Translate any failure inside into a `ToolError` that says what to do next."""
+        generation = self.sessions.generation
         try:
             yield
         except ToolError:
@@ -198,13 +199,15 @@ class Runtime:
                 failure = common(exc) or (Failure.REFUSED if is_backend_error(exc) else None)
             if failure is None:
                 raise  # a defect of ours: the tool names it, and the log keeps its traceback
-            raise await self._explain(failure, exc, database, action) from None
+            raise await self._explain(failure, exc, database, action, generation) from None
 
-    async def _explain(self, failure: Failure, exc: Exception, database: str, action: str) -> ToolError:
+    async def _explain(
+        self, failure: Failure, exc: Exception, database: str, action: str, generation: int
+    ) -> ToolError:
         if failure is Failure.TIMEOUT:
             return errors.timed_out(self.timeout)
         if failure is Failure.UNREACHABLE:
-            if await self.sessions.recover_engine():
+            if await self.sessions.recover_engine(generation):
                 return errors.engine_restarted(self.settings.uri)
             await self.sessions.discard(database)
             return errors.unreachable(self.settings.uri, exc)

@@ -107,17 +107,22 @@ class Sessions:
                 ) from None
             raise errors.unreachable(uri, exc) from None
 
-    async def recover_engine(self) -> bool:
-        """After a connection failure: if the Milvus Lite engine died, start a new one. True if it did.
+    @property
+    def generation(self) -> int:
+        """Which engine a call starting now talks to: pass it to `recover_engine` if the call fails."""
+        return self.engine.generation if self.engine is not None else 0
+
+    async def recover_engine(self, failed_on: int) -> bool:
+        """After a connection failure of a call that started on engine generation `failed_on`: if the
+        Milvus Lite engine died, start a new one. True if it did (or another call already did).
 
         Every call in flight when the engine dies fails at once and comes here. The first to take the
-        lock restarts the engine; the others find the generation they failed on replaced and share that
+        lock restarts the engine; the others find the generation they started on replaced and share that
         outcome, so that one crash counts as one restart.
         """
         engine = self.engine
         if engine is None or not engine.attached:
             return False
-        failed_on = engine.generation
         async with self._lock:
             if engine.generation != failed_on:
                 if engine.restart_failure is not None:

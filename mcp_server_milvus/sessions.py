@@ -25,6 +25,9 @@ from mcp_server_milvus.redact import redact
 
 logger = logging.getLogger(__name__)
 
+DEFAULT_DATABASE = "default"
+"""The database every Milvus has and none can drop."""
+
 
 @dataclass(frozen=True)
 class Session:
@@ -71,16 +74,30 @@ class Sessions:
             session = self._sessions.get(database)
             if session is None:
                 client = await anyio.to_thread.run_sync(self._new_client, database)
-                if self.backend is None:
-                    try:
-                        version = str(await client.get_server_version(timeout=self.settings.timeout))
-                    except BaseException:
-                        await _close_quietly(client)
-                        raise
-                    self.backend = for_version(version)
-                    logger.info("Connected to %s %s", self.backend.kind, version)
-                session = self._sessions[database] = Session(client, database, self.endpoint, self.backend)
+                try:
+                    backend = await self._meet(client, database)
+                except BaseException:
+                    await _close_quietly(client)
+                    raise
+                session = self._sessions[database] = Session(client, database, self.endpoint, backend)
             return session
+
+    async def _meet(self, client: Any, database: str) -> Backend:
+        """The backend (from the version, at first contact), once `database` is known to exist.
+
+        Backends report a missing database under codes they also use for other failures (a server's
+        create_collection says only "database:x not found", code 65535), so a session for a database
+        other than "default" checks that it exists when it is made, and every tool can say so plainly."""
+        t = self.settings.timeout
+        if self.backend is None:
+            version = str(await client.get_server_version(timeout=t))
+            self.backend = for_version(version)
+            logger.info("Connected to %s %s", self.backend.kind, version)
+        if database != DEFAULT_DATABASE:
+            existing = list(await client.list_databases(timeout=t))
+            if database not in existing:
+                raise errors.unknown_database(database, existing)
+        return self.backend
 
     def _new_client(self, database: str) -> Any:
         from pymilvus import AsyncMilvusClient

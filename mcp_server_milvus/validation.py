@@ -123,7 +123,7 @@ def vector(value: Any, f: FieldInfo, where: str) -> Any:
 
 def _bits(value: Any, f: FieldInfo, where: str) -> bytes:
     """A binary vector given as `dim` bits (0 or 1), packed most significant bit first as Milvus expects."""
-    if not isinstance(value, list) or any(b not in (0, 1) or isinstance(b, float) for b in value):
+    if not isinstance(value, list) or any(b not in (0, 1) for b in value):
         raise SchemaMismatch(f"{where}: binary vector field '{f.name}' expects a list of {f.dim} bits (0 or 1).")
     if f.dim is not None and len(value) != f.dim:
         raise SchemaMismatch(f"{where}: binary vector field '{f.name}' expects {f.dim} bits, got {len(value)}.")

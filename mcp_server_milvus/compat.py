@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 from typing import Any
 
 import anyio
+
+logger = logging.getLogger(__name__)
 
 
 def index_params(field_name: str, index_name: str, params: dict[str, Any]) -> Any:
@@ -37,14 +40,31 @@ async def wait_for_index(client: Any, collection: str, index_name: str, timeout:
             await anyio.sleep(0.1)
 
 
+INTERNALS = (AttributeError, ImportError, TypeError)
+"""What a change in pymilvus's internals raises here; each use falls back to the public API on it."""
+
+
 async def describe_indexes(client: Any, collection: str, timeout: float) -> list[dict[str, Any]]:
-    """Every index of a collection, each as `describe_index` reports it, from one DescribeIndex RPC.
+    """Every index of a collection, each as `describe_index` reports it.
 
     pymilvus 3.0.2: `AsyncMilvusClient.list_indexes` receives every index's full description (a
     DescribeIndex with an empty index name) and returns only the names, so a schema fetch had to
-    describe each index in a second round trip. This keeps the descriptions, building each answer as
-    `AsyncGrpcHandler.describe_index` does.
+    describe each index in a second round trip. `describe_indexes_at_once` keeps the descriptions;
+    should pymilvus's internals change, the public calls (one per index) answer instead.
     """
+    try:
+        return await describe_indexes_at_once(client, collection, timeout)
+    except INTERNALS as exc:
+        logger.warning("Describing indexes in one call failed (%r); describing them one by one", exc)
+    names = await client.list_indexes(collection, timeout=timeout)
+    described = [await client.describe_index(collection, name, timeout=timeout) for name in names]
+    return [d for d in described if d]
+
+
+async def describe_indexes_at_once(client: Any, collection: str, timeout: float) -> list[dict[str, Any]]:
+    """`describe_indexes` from one DescribeIndex RPC, through pymilvus 3.0.2 internals (tested in
+    tests/test_compat.py, which fails loudly when they change), building each answer as
+    `AsyncGrpcHandler.describe_index` does."""
     from pymilvus.grpc_gen import common_pb2
 
     conn = await client._get_connection()
@@ -71,7 +91,10 @@ def forget_pymilvus_schema(client: Any, database: str, collection: str) -> None:
     drop_database and other programs' changes do not clear: after a collection is recreated elsewhere
     with a VARCHAR primary key in place of INT64, get/delete by ids fail or silently do nothing.
     """
-    from pymilvus.client.cache import GlobalCache
+    try:
+        from pymilvus.client.cache import GlobalCache
+    except ImportError:  # a pymilvus without that cache: nothing to clear
+        return
 
     handler = getattr(client, "_handler", None)
     endpoint = getattr(handler, "server_address", None)

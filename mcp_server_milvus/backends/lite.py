@@ -9,7 +9,7 @@ import logging
 from typing import Any, ClassVar, Literal
 
 from mcp_server_milvus.backends.base import Backend
-from mcp_server_milvus.compat import wait_for_index
+from mcp_server_milvus.compat import INTERNALS, wait_for_index
 from mcp_server_milvus.failures import Failure, Op, grpc_status, milvus_code
 
 logger = logging.getLogger(__name__)
@@ -56,8 +56,8 @@ class LiteBackend(Backend):
         those change, the listing falls back to the public call and the caller asks for load states.
         """
         try:
-            states = await _show_collections(client, timeout)
-        except (AttributeError, ImportError, TypeError) as exc:
+            states = await show_collections(client, timeout)
+        except INTERNALS as exc:
             logger.warning("Reading load states with the listing failed (%s); asking for them one by one", exc)
             return list(await client.list_collections(timeout=timeout)), {}
         return list(states), states
@@ -112,7 +112,9 @@ class LiteBackend(Backend):
         return None
 
 
-async def _show_collections(client: Any, timeout: float) -> dict[str, str]:
+async def show_collections(client: Any, timeout: float) -> dict[str, str]:
+    """Names and load states from ShowCollections, through pymilvus 3.0.2 internals (tested in
+    tests/test_compat.py, which fails loudly when they change)."""
     from pymilvus.client.call_context import _api_level_md
     from pymilvus.client.prepare import Prepare
     from pymilvus.client.utils import check_status

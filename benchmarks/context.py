@@ -2,9 +2,8 @@
 
 Sizes are the UTF-8 bytes of compact JSON as it travels in a JSON-RPC response; tokens are estimated as
 bytes / 4 (a common rule of thumb for English and JSON with GPT-style and Claude tokenizers; no
-tokenizer is run). Groups are the tool families of `mcp_server_milvus.server.FAMILIES`: each family is
-registered alone on a fresh `MilvusServer` and listed (the `collections` family also registers
-milvus_create_collection, which lives in tools/create.py). A tool result is counted two ways: the
+tokenizer is run). Groups are the tool modules (`mcp_server_milvus/tools/<group>.py`) of the tools in
+`mcp_server_milvus.server.TOOLS`, counted from the one listing. A tool result is counted two ways: the
 payload (the compact JSON text, which is also `structuredContent`) and the whole `CallToolResult` on
 the wire, which carries that JSON twice (as text content and as structuredContent).
 """
@@ -31,8 +30,7 @@ def _tools_cost(tools: list[Any]) -> dict[str, Any]:
 
 async def run(b: Bench) -> dict[str, Any]:
     from mcp_server_milvus.config import Settings
-    from mcp_server_milvus.runtime import Runtime
-    from mcp_server_milvus.server import FAMILIES, MilvusServer, build_server
+    from mcp_server_milvus.server import TOOLS, build_server
 
     settings = Settings(uri=b.lite_uri)
     server = build_server(settings)
@@ -65,15 +63,12 @@ async def run(b: Bench) -> dict[str, Any]:
                 "error": result.is_error,
             }
         instructions = server.instructions or ""
-    for family in FAMILIES:
-        alone = MilvusServer(Runtime(settings))
-        family.register(alone, alone.runtime)
-        async with Client(alone) as c:
-            listed = list((await c.list_tools()).tools)
-        sets[f"group {family.__name__.rsplit('.', 1)[-1]}"] = {
-            **_tools_cost(listed),
-            "names": [t.name for t in listed],
-        }
+    groups: dict[str, list[str]] = {}
+    for fn in TOOLS:
+        groups.setdefault(fn.__module__.rsplit(".", 1)[-1], []).append(fn.__name__)
+    for group, names in groups.items():
+        listed = [t for t in tools if t.name in names]
+        sets[f"group {group}"] = {**_tools_cost(listed), "names": names}
     return {
         "config": {"tokens": "estimated as bytes / 4", "collection": f"{b.rows} x {b.dim}"},
         "tool_sets": sets,

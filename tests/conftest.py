@@ -13,8 +13,11 @@ from mcp_server_milvus.config import Settings
 from mcp_server_milvus.server import MilvusServer, build_server
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def anyio_backend() -> str:
+    """One event loop for the whole run: grpc.aio keeps process-wide state bound to the loop it first
+    ran on, and a callback left from a closed test loop once failed an unrelated test ("Event loop is
+    closed" from grpc's completion-queue poller)."""
     return "asyncio"
 
 

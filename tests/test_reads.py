@@ -84,6 +84,9 @@ async def test_paging_moves_on_past_a_row_larger_than_the_budget(tmp_path: Path)
             assert page.get("next_offset") is None or page["next_offset"] > offset
             offset = page.get("next_offset")
         assert seen == [0, 1, 2]
+        found = await ok(client, "milvus_search", collection_name="docs", vector=[1.0, 2.0, 3.0, 1.0], limit=3)
+        assert found["truncated"] is True and len(found["hits"]) >= 1 and "cut" in str(found["hits"][0]["entity"])
+        assert "offset=" in found["hint"]
         described = await client.call_tool("milvus_describe_collection", {"collection_name": "docs"})
         assert len(described.content[0].text.encode()) <= 1024
 

@@ -64,7 +64,7 @@ class FieldSpec(ArgumentObject):
 
 class IndexSpec(ArgumentObject):
     field_name: FieldRef
-    index_type: Annotated[str, BeforeValidator(_upper)] = "AUTOINDEX"
+    index_type: Annotated[str, Field(max_length=64), BeforeValidator(_upper)] = "AUTOINDEX"
     metric_type: MetricType | None = None
     params: dict[str, Any] = Field(default_factory=dict, description="e.g. {'M': 16, 'efConstruction': 200}")
 

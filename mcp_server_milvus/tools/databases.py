@@ -124,7 +124,7 @@ async def milvus_server_info(
         s = rt.settings
         return ServerInfo(
             uri=redact(s.uri),
-            backend="milvus-lite" if s.is_lite or version.startswith("milvus_lite") else "milvus-server",
+            backend=session.backend.kind,
             lite_mode=None if not s.is_lite else "in-process" if s.lite_in_process else "engine-process",
             engine_pid=rt.sessions.engine.pid if rt.sessions.engine else None,
             server_version=version,

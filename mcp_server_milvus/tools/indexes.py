@@ -83,10 +83,12 @@ async def milvus_create_index(
     collection_name: CollectionName,
     field_name: Annotated[FieldRef, Field(description="Field to index (vector or scalar).")],
     index_type: Annotated[
-        str, Field(description="e.g. AUTOINDEX, HNSW, IVF_FLAT, FLAT; SPARSE_INVERTED_INDEX for sparse.")
+        str,
+        Field(max_length=64, description="e.g. AUTOINDEX, HNSW, IVF_FLAT, FLAT; SPARSE_INVERTED_INDEX for sparse."),
     ] = "AUTOINDEX",
     metric_type: Annotated[
-        str | None, Field(description="For vector fields: COSINE, L2 or IP (BM25 for BM25 outputs).")
+        str | None,
+        Field(max_length=32, description="For vector fields: COSINE, L2 or IP (BM25 for BM25 outputs)."),
     ] = None,
     params: Annotated[dict[str, Any] | None, Field(description='e.g. {"M": 16, "efConstruction": 200}.')] = None,
     index_name: Annotated[NewIndex | None, Field(description="Defaults to the field name.")] = None,

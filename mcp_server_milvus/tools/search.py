@@ -19,7 +19,7 @@ from mcp_server_milvus.arguments import (
     OutputFields,
 )
 from mcp_server_milvus.backends.base import LOWER_IS_BETTER
-from mcp_server_milvus.results import clean, clean_row, fit
+from mcp_server_milvus.results import clean, clean_row, fit, squeeze
 from mcp_server_milvus.schema_cache import CollectionInfo, FieldInfo, IndexInfo
 from mcp_server_milvus.sessions import Session
 from mcp_server_milvus.tools import runtime, tool
@@ -176,7 +176,7 @@ async def milvus_search(
     offset: Annotated[int, Field(ge=0, lt=MAX_WINDOW, description="Hits to skip, for paging.")] = 0,
     output_fields: OutputFields = None,
     metric_type: Annotated[
-        str | None, Field(description="Must match the field's index metric; usually leave it out.")
+        str | None, Field(max_length=32, description="Must match the field's index metric; usually leave it out.")
     ] = None,
     radius: Annotated[
         float | None, Field(allow_inf_nan=False, description="Range search: the outer bound of distance.")
@@ -265,20 +265,24 @@ async def milvus_search(
             await output_warning(session, info, output_fields, [h.entity for h in hits], t)
         )
 
-        def build(n: int) -> SearchResult:
+        def build(n: int, squeezed: bool = False) -> SearchResult:
             cut = n < len(hits)
             return SearchResult(
                 hits=hits[:n],
                 metric_type=metric,
-                truncated=cut,
+                truncated=cut or squeezed,
                 hint=f"Cut to {n} of {len(hits)} hits to fit {budget} bytes; lower limit, name fewer "
                 f"output_fields, or page with offset={offset + n}."
                 if cut
-                else None,
+                else ("A hit was cut to fit the result budget; name fewer output_fields." if squeezed else None),
                 warning=warning,
             )
 
-        return fit(build, hits, budget)[0]
+        result, n = fit(build, hits, budget)
+        if n == 0 and hits:  # one hit larger than the budget: send it cut, so that paging moves on
+            hits[0] = hits[0].model_copy(update={"entity": squeeze(hits[0].entity, budget // 2)})
+            result = build(1, squeezed=True)
+        return result
 
     return await rt.on_collection(database, collection_name, "search", op, load=True)
 

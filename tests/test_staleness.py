@@ -61,6 +61,9 @@ elif action == "rebuild-index-l2":
     index.add_index(field_name="vector", index_type="HNSW", metric_type="L2", params={"M": 8, "efConstruction": 64})
     client.create_index(name, index)
     client.load_collection(name)
+elif action == "row-in-partition":
+    client.create_partition(name, "elsewhere")
+    client.insert(name, [{"id": int(key), "vector": [0.5, 0.5, 0.5, 0.5]}], partition_name="elsewhere")
 elif action == "add-rows":
     client.insert(name, [{"id": 500 + i, "vector": [1.0, 0.5, 0.25, float(i + 1)]} for i in range(3)])
 else:
@@ -161,6 +164,15 @@ async def test_an_index_rebuilt_elsewhere_with_another_metric_is_used(client: Cl
     assert told["hits"][0]["score"] > told["hits"][1]["score"]
     described = await ok(client, "milvus_describe_index", collection_name="m", index_name="vector")
     assert described["index_type"] == "HNSW" and described["params"] == "unknown"  # built elsewhere, on Lite
+
+
+async def test_insert_refuses_an_id_that_exists_in_another_partition(client: Client, milvus_uri: str) -> None:
+    await make_int64_collection(client, "parts")
+    second_process(milvus_uri, "parts", "row-in-partition", "77")
+    message = await fails(client, "milvus_insert", collection_name="parts", rows=rows(1, start=77))
+    assert "1 of these primary keys already exist in 'parts': '77'" in message
+    got = await ok(client, "milvus_query", collection_name="parts", ids=[77], output_fields=["id"])
+    assert got["rows"] == [{"id": 77}]
 
 
 async def make_int64_collection(client: Client, name: str) -> None:

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from mcp_server_milvus import names as naming
-from mcp_server_milvus.errors import closest, excerpt, names
+from mcp_server_milvus.errors import closest, excerpt, names, shown
 
 
 class ArgumentObject(BaseModel):
@@ -119,11 +119,6 @@ def _path(loc: tuple[Any, ...]) -> str:
     return path or "arguments"
 
 
-def _shown(value: Any) -> str:
-    text = repr(value) if not isinstance(value, str) or len(value) < 200 else repr(value[:200])
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
 def _models_in(annotation: Any) -> list[type[BaseModel]]:
     """The pydantic models an annotation holds (through Annotated, unions, lists and dicts)."""
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
@@ -184,7 +179,7 @@ def describe_validation_error(tool: str, exc: ValidationError, model: type[BaseM
         sentence = f"Argument '{path}' of {tool}: {first['msg']}"
     else:
         message = first["msg"][0].lower() + first["msg"][1:]
-        sentence = f"Argument '{path}' of {tool} is invalid: {message} (got {_shown(first.get('input'))})."
+        sentence = f"Argument '{path}' of {tool} is invalid: {message} (got {shown(first.get('input'))})."
     if len(problems) > 1:
         others = sorted({_path(tuple(p["loc"])) for p in problems[1:]} - {path})
         if others:

@@ -50,8 +50,8 @@ def did_you_mean(name: str, candidates: Iterable[str]) -> str:
 def names(values: Iterable[str], limit: int = 20) -> str:
     """A short, quoted list of names for a message."""
     values = list(values)
-    shown = ", ".join(repr(v) for v in values[:limit])
-    return shown + (f" and {len(values) - limit} more" if len(values) > limit else "")
+    listed = ", ".join(repr(v) for v in values[:limit])
+    return listed + (f" and {len(values) - limit} more" if len(values) > limit else "")
 
 
 def unknown_collection(name: str, database: str, existing: list[str]) -> ToolError:
@@ -196,6 +196,13 @@ def unexpected(tool: str, exc: BaseException) -> ToolError:
         f"{tool} failed: {type(exc).__name__}{': ' + detail if detail else ''}. Nothing in this server anticipated "
         "this failure (it is logged); check the arguments, or call milvus_server_info to check the connection."
     )
+
+
+def shown(value: object, limit: int = 60) -> str:
+    """A value of the caller's as a message quotes it: its repr, cut to `limit` characters."""
+    if isinstance(value, str) and len(value) > limit:
+        value = value[:limit]  # no repr of a megabyte only to cut it
+    return excerpt(repr(value), limit)
 
 
 def excerpt(text: str, limit: int = 80) -> str:

@@ -113,7 +113,3 @@ def common(exc: BaseException) -> Failure | None:
         COLLECTION_NOT_LOADED: Failure.NOT_LOADED,
         PARTITION_NOT_FOUND: Failure.PARTITION_MISSING,
     }.get(code)  # type: ignore[arg-type]
-
-
-def is_not_loaded_code(exc: BaseException) -> bool:
-    return milvus_code(exc) == COLLECTION_NOT_LOADED

@@ -22,6 +22,8 @@ from collections.abc import Callable
 
 from pydantic_core import PydanticCustomError
 
+from mcp_server_milvus.errors import shown
+
 MAX_LENGTH = 255
 _VALID = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _FORBIDDEN = ("/", "\\", "..", "\x00")
@@ -29,10 +31,6 @@ _FORBIDDEN = ("/", "\\", "..", "\x00")
 
 def _refuse(message: str) -> PydanticCustomError:
     return PydanticCustomError("milvus_name", message)
-
-
-def _shown(value: str) -> str:
-    return repr(value if len(value) <= 60 else value[:59] + "…")
 
 
 def suggestion(value: str) -> str:
@@ -47,13 +45,13 @@ def existing(kind: str) -> Callable[[str], str]:
     def check(value: str) -> str:
         bad = next((part for part in _FORBIDDEN if part in value), None)
         if bad is not None:
-            shown = {"\x00": "NUL", "\\": "a backslash"}.get(bad, repr(bad))
+            held = {"\x00": "NUL", "\\": "a backslash"}.get(bad, repr(bad))
             raise _refuse(
-                f"{_shown(value)} cannot name a {kind}: Milvus names never hold '/', a backslash, '..' or NUL "
-                f"(this one holds {shown})."
+                f"{shown(value)} cannot name a {kind}: Milvus names never hold '/', a backslash, '..' or NUL "
+                f"(this one holds {held})."
             )
         if kind == "database" and not value.isascii():
-            raise _refuse(f"{_shown(value)} cannot name a database: database names are ASCII.")
+            raise _refuse(f"{shown(value)} cannot name a database: database names are ASCII.")
         return value
 
     return check
@@ -65,7 +63,7 @@ def new(kind: str) -> Callable[[str], str]:
     def check(value: str) -> str:
         if not _VALID.fullmatch(value) or len(value) > MAX_LENGTH:
             raise _refuse(
-                f"{_shown(value)} is not a valid {kind} name: Milvus names start with a letter or an underscore "
+                f"{shown(value)} is not a valid {kind} name: Milvus names start with a letter or an underscore "
                 f"and hold only letters, digits and underscores (at most {MAX_LENGTH} characters), "
                 f"e.g. {suggestion(value)!r}."
             )

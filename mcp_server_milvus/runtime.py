@@ -18,7 +18,6 @@ import anyio
 from mcp.server.mcpserver.exceptions import ToolError
 
 from mcp_server_milvus import compat, errors
-from mcp_server_milvus.capabilities import Capabilities
 from mcp_server_milvus.config import Settings
 from mcp_server_milvus.failures import Failure, Op, common, during, is_backend_error, op_of
 from mcp_server_milvus.gather import gather
@@ -110,10 +109,6 @@ class Runtime:
         if failure in (Failure.NOT_LOADED, Failure.COLLECTION_MISSING) or live.shape != info.shape:
             return live
         return None
-
-    async def capabilities(self, session: Session) -> Capabilities:
-        """What the backend supports, learned from its version at first contact."""
-        return session.backend.capabilities
 
     async def schema(self, session: Session, collection: str) -> tuple[CollectionInfo, bool]:
         """The cached schema of `collection`, fetched on a miss; a missing collection is a ToolError."""

@@ -14,7 +14,7 @@ from typing import Any
 from mcp.server.mcpserver.exceptions import ToolError
 
 from mcp_server_milvus import filters
-from mcp_server_milvus.errors import SchemaMismatch, closest, did_you_mean, excerpt, names, unknown_field
+from mcp_server_milvus.errors import SchemaMismatch, closest, did_you_mean, excerpt, names, shown, unknown_field
 from mcp_server_milvus.schema_cache import CollectionInfo, FieldInfo
 
 FLOAT32_MAX = 3.4028234663852886e38
@@ -30,10 +30,6 @@ INT_RANGES = {
 JSON_MAX_BYTES = 65536
 """Milvus's limit on one JSON value (and on a row's dynamic fields together)."""
 SPARSE_INDEX_MAX = 2**32 - 2
-
-
-def _shown(value: Any) -> str:
-    return excerpt(repr(value), 60)
 
 
 def _int(value: Any) -> int | None:
@@ -73,7 +69,7 @@ def primary_keys(values: list[int | str], info: CollectionInfo) -> list[int | st
             if pk.max_length is not None and len(value.encode()) > pk.max_length:
                 raise SchemaMismatch(
                     f"Primary key '{pk.name}' of '{info.name}' holds at most {pk.max_length} bytes; "
-                    f"{_shown(value)} has {len(value.encode())}."
+                    f"{shown(value)} has {len(value.encode())}."
                 )
             out.append(value)
         else:
@@ -82,7 +78,7 @@ def primary_keys(values: list[int | str], info: CollectionInfo) -> list[int | st
             if number is None or not low <= number <= high:
                 raise SchemaMismatch(
                     f"Primary key '{pk.name}' of '{info.name}' is INT64: ids must be integers from -2^63 to 2^63-1 "
-                    f"(or such numbers as strings), got {_shown(value)}."
+                    f"(or such numbers as strings), got {shown(value)}."
                 )
             out.append(number)
     return out
@@ -106,7 +102,7 @@ def vector(value: Any, f: FieldInfo, where: str) -> Any:
             if index is None or not 0 <= index <= SPARSE_INDEX_MAX or number is None or abs(number) > FLOAT32_MAX:
                 raise SchemaMismatch(
                     f"{where}: sparse vector '{f.name}' needs integer keys from 0 to {SPARSE_INDEX_MAX} and finite "
-                    f"float32 weights, got {_shown(key)}: {_shown(weight)}."
+                    f"float32 weights, got {shown(key)}: {shown(weight)}."
                 )
             sparse[index] = number
         return sparse
@@ -141,21 +137,21 @@ def _typed(value: Any, type_name: str, max_length: int | None) -> Any:
         number = _int(value) if type_name == "INT64" else (value if type(value) is int else None)
         low, high = INT_RANGES[type_name]
         if number is None or not low <= number <= high:
-            raise ValueError(f"is {type_name} (integers from {low} to {high}); got {_shown(value)}")
+            raise ValueError(f"is {type_name} (integers from {low} to {high}); got {shown(value)}")
         return number
     if type_name in {"FLOAT", "DOUBLE"}:
         number = _number(value)
         if number is None or (type_name == "FLOAT" and abs(number) > FLOAT32_MAX):
             span = "float32" if type_name == "FLOAT" else "float64"
-            raise ValueError(f"is {type_name}: a finite {span} number; got {_shown(value)}")
+            raise ValueError(f"is {type_name}: a finite {span} number; got {shown(value)}")
         return number
     if type_name == "BOOL":
         if not isinstance(value, bool):
-            raise ValueError(f"is BOOL; use true or false, got {_shown(value)}")
+            raise ValueError(f"is BOOL; use true or false, got {shown(value)}")
         return value
     if type_name == "VARCHAR":
         if not isinstance(value, str):
-            raise ValueError(f"is VARCHAR; got {type(value).__name__} {_shown(value)}")
+            raise ValueError(f"is VARCHAR; got {type(value).__name__} {shown(value)}")
         size = len(value.encode())
         if max_length is not None and size > max_length:
             raise ValueError(f"holds at most {max_length} bytes (UTF-8); got {size}")
@@ -250,7 +246,7 @@ def rows(values: list[dict[str, Any]], info: CollectionInfo, *, upsert: bool) ->
                 first = seen_keys.setdefault(key, i)
                 if first != i:
                     raise SchemaMismatch(
-                        f"{where}: primary key {_shown(key)} is also in row {first}; each row of a batch needs its "
+                        f"{where}: primary key {shown(key)} is also in row {first}; each row of a batch needs its "
                         "own key."
                     )
             elif f.type == "FLOAT_VECTOR" and value is not None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any, ClassVar, Literal
 
 from mcp_server_milvus.backends.base import Backend
-from mcp_server_milvus.failures import Failure, Op, is_not_loaded_code, milvus_code
+from mcp_server_milvus.failures import Failure, Op, common, milvus_code
 
 DATABASE_NOT_FOUND = 800
 INDEX_NOT_FOUND = 700
@@ -42,7 +42,7 @@ class ServerBackend(Backend):
             )
             return int(found[0]["count(*)"])
         except Exception as exc:
-            if not is_not_loaded_code(exc):
+            if common(exc) is not Failure.NOT_LOADED:
                 raise
         stats = await client.get_collection_stats(collection, timeout=timeout)
         return int(stats.get("row_count", 0))

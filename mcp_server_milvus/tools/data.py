@@ -18,7 +18,7 @@ from mcp_server_milvus.runtime import Runtime
 from mcp_server_milvus.schema_cache import CollectionInfo
 from mcp_server_milvus.sessions import Session
 from mcp_server_milvus.tools import runtime, tool
-from mcp_server_milvus.tools.query import MAX_IDS
+from mcp_server_milvus.tools.query import MAX_IDS, count_rows
 
 logger = logging.getLogger(__name__)
 
@@ -202,14 +202,6 @@ async def milvus_upsert(
     return await rt.on_collection(database, collection_name, "upsert the rows", op)
 
 
-async def _count(session: Session, info: CollectionInfo, expr: str, shown: str | None, t: float) -> int:
-    with errors.explained_filter(shown, info, session.backend):
-        found = await session.client.query(
-            info.name, filter=expr, output_fields=["count(*)"], consistency_level=DEFAULT_CONSISTENCY, timeout=t
-        )
-    return int(found[0]["count(*)"]) if found else 0
-
-
 @tool(title="Delete rows", destructive=True, idempotent=True)
 async def milvus_delete(
     ctx: Context,
@@ -240,7 +232,7 @@ async def milvus_delete(
         else:
             assert filter is not None
             expr = filter
-            before = await _count(session, info, expr, filter, t)
+            before = await count_rows(session, info, expr, filter, t, DEFAULT_CONSISTENCY)
             if not before:
                 warning = validation.empty_result_warning(filter, info)
         after = 0
@@ -248,7 +240,7 @@ async def milvus_delete(
             # pymilvus's async delete drops Milvus's answer (errors included): count again to know.
             async with rt.write_lock(session, info.name):
                 await session.client.delete(info.name, filter=expr, timeout=t)
-                after = await _count(session, info, expr, filter, t)
+                after = await count_rows(session, info, expr, filter, t, DEFAULT_CONSISTENCY)
         if after and after >= before:
             raise ToolError(
                 f"Milvus did not delete the rows: {after} still match. Nothing was deleted; check the "

@@ -119,7 +119,7 @@ async def milvus_server_info(
     rt = runtime(ctx)
 
     async def op(session: Session) -> ServerInfo:
-        capabilities = await rt.capabilities(session)
+        capabilities = session.backend.capabilities
         version = capabilities.version
         s = rt.settings
         return ServerInfo(

@@ -206,7 +206,7 @@ async def milvus_search(
     async def op(session: Session, info: CollectionInfo) -> SearchResult:
         f = pick_field(info, anns_field)
         data = query_vector(vector, f, info)
-        capabilities = await rt.capabilities(session)
+        capabilities = session.backend.capabilities
         if f.type == "SPARSE_FLOAT_VECTOR":
             capabilities.require("bm25" if isinstance(data, str) else "sparse_vectors")
         if group_by_field is not None:

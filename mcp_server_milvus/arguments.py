@@ -33,6 +33,9 @@ NewCollection = _new_name("collection")
 FieldRef = _name("field")
 NewField = _new_name("field")
 PartitionRef = _name("partition")
+NewPartition = _new_name("partition")
+AliasRef = _name("alias")
+NewAlias = _new_name("alias")
 IndexRef = _name("index")
 NewIndex = _new_name("index")
 DatabaseRef = _name("database")
@@ -69,6 +72,11 @@ DEFAULT_CONSISTENCY = "Strong"
 _CONFIRM = "Must equal the name being dropped, as a guard against mistakes."
 ConfirmCollection = Annotated[CollectionRef, Field(description=_CONFIRM)]
 ConfirmDatabase = Annotated[DatabaseRef, Field(description=_CONFIRM)]
+ConfirmPartition = Annotated[PartitionRef, Field(description=_CONFIRM)]
+PartitionNames = Annotated[
+    list[PartitionRef] | None,
+    Field(min_length=1, max_length=1024, description="Read only these partitions; defaults to all."),
+]
 
 
 SYNONYMS: dict[str, tuple[str, ...]] = {

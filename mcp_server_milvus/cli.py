@@ -101,6 +101,31 @@ def serve(
             "server responsive under load and lets several servers share one database).",
         ),
     ] = False,
+    embedding_provider: Annotated[
+        str,
+        typer.Option(
+            envvar=_env("EMBEDDING_PROVIDER"),
+            help="Who embeds text for text collections: auto (local when the [embeddings] extra is installed, "
+            "else none), none, local (sentence-transformers, offline) or openai (an OpenAI-compatible API; key "
+            "from MILVUS_MCP_EMBEDDING_API_KEY).",
+        ),
+    ] = "auto",
+    embedding_model: Annotated[
+        str | None,
+        typer.Option(
+            envvar=_env("EMBEDDING_MODEL"),
+            help="Model name or path (local default all-MiniLM-L6-v2; openai default text-embedding-3-small).",
+            show_default=False,
+        ),
+    ] = None,
+    embedding_base_url: Annotated[
+        str | None,
+        typer.Option(
+            envvar=_env("EMBEDDING_BASE_URL"),
+            help="Base URL of an OpenAI-compatible embeddings API (OpenAI, Ollama, vLLM, TEI).",
+            show_default=False,
+        ),
+    ] = None,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
     ] = False,
@@ -120,6 +145,9 @@ def serve(
         "timeout": timeout,
         "log_level": log_level.upper(),
         "lite_in_process": lite_in_process,
+        "embedding_provider": embedding_provider.lower(),
+        "embedding_model": embedding_model,
+        "embedding_base_url": embedding_base_url,
     }
     if uri:
         values["uri"] = uri
@@ -144,10 +172,22 @@ def run(settings: Settings) -> None:
     if settings.token_value:
         register_secret(settings.token_value)
 
+    from mcp_server_milvus.embeddings import EmbeddingUnavailable
     from mcp_server_milvus.server import build_server
 
     logger = logging.getLogger("mcp_server_milvus")
-    server = build_server(settings)
+    try:
+        server = build_server(settings)
+    except EmbeddingUnavailable as exc:
+        typer.echo(f"Error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    embedder = server.runtime.embedder
+    logger.info(
+        "Embedding provider: %s",
+        f"{embedder.name} ({embedder.model}), loaded on first use"
+        if embedder
+        else "none (text search by keywords only)",
+    )
     logger.info(
         "Serving Milvus at %s over %s%s",
         redact(settings.uri),

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 Transport = Literal["stdio", "sse", "streamable-http"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+EmbeddingProviderName = Literal["auto", "none", "local", "openai"]
 
 REMOTE_SCHEMES = ("http://", "https://", "tcp://", "unix:")
 
@@ -42,6 +43,10 @@ class Settings(BaseModel):
     log_level: LogLevel = "INFO"
     lite_in_process: bool = False
     """Run Milvus Lite inside this process instead of as a shared engine process of its own."""
+    embedding_provider: EmbeddingProviderName = "auto"
+    """Who embeds text: `auto` is `local` when the [embeddings] extra is installed, else `none`."""
+    embedding_model: str | None = None
+    embedding_base_url: str | None = None
 
     @field_validator("uri")
     @classmethod

@@ -70,3 +70,8 @@ def new(kind: str) -> Callable[[str], str]:
         return value
 
     return check
+
+
+def derived(base: str, suffix: str) -> str:
+    """A field name made from another (`text` → `text_sparse`), kept within Milvus's length limit."""
+    return base[: MAX_LENGTH - len(suffix)] + suffix

@@ -13,7 +13,9 @@ PROPERTY = "mcp_server_milvus.index_params"
 FIELD_PROPERTY = "mcp_server_milvus.field_params"
 """Collection property holding {field name: {"max_length": n}} for the ARRAY<VARCHAR> fields this server
 made, on a backend whose describe drops the element max_length."""
-PROPERTIES = (PROPERTY, FIELD_PROPERTY)
+TEXT_PROPERTY = "mcp_server_milvus.text"
+"""Collection property holding how a text collection was built (see `mcp_server_milvus.text`)."""
+PROPERTIES = (PROPERTY, FIELD_PROPERTY, TEXT_PROPERTY)
 """This server's own properties: kept out of what describe shows."""
 
 

@@ -19,6 +19,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 
 from mcp_server_milvus import compat, errors
 from mcp_server_milvus.config import Settings
+from mcp_server_milvus.embeddings.base import Provider
 from mcp_server_milvus.failures import Failure, Op, common, during, is_backend_error, op_of
 from mcp_server_milvus.gather import gather
 from mcp_server_milvus.schema_cache import CollectionInfo, SchemaCache, collection_info
@@ -35,8 +36,10 @@ _NOT_WORTH_A_REFETCH = {Failure.TIMEOUT, Failure.UNREACHABLE}
 class Runtime:
     """Settings, the client pool, the schema cache, and what this server has released."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, embedder: Provider | None = None) -> None:
         self.settings = settings
+        self.embedder = embedder
+        """Fills and queries the dense fields of text collections; None when no provider is configured."""
         self.sessions = Sessions(settings)
         self.cache = SchemaCache(settings.schema_cache_ttl)
         self.released: set[tuple[str, str]] = set()
@@ -57,6 +60,8 @@ class Runtime:
 
     async def close(self) -> None:
         await self.sessions.close()
+        if self.embedder is not None:
+            await self.embedder.aclose()
 
     async def run(self, database: str | None, action: str, op: Callable[[Session], Awaitable[T]]) -> T:
         """Run `op` on the session for `database`, translating every failure."""

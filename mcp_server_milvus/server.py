@@ -14,9 +14,21 @@ from pydantic import ValidationError
 from mcp_server_milvus import __version__
 from mcp_server_milvus.arguments import describe_validation_error
 from mcp_server_milvus.config import Settings
+from mcp_server_milvus.embeddings import create_provider
 from mcp_server_milvus.errors import did_you_mean, excerpt, names, unexpected
 from mcp_server_milvus.runtime import Runtime
-from mcp_server_milvus.tools import build, collections, create, data, databases, indexes, query, search
+from mcp_server_milvus.tools import (
+    aliases,
+    build,
+    collections,
+    create,
+    data,
+    databases,
+    indexes,
+    partitions,
+    query,
+    search,
+)
 
 INSTRUCTIONS = """\
 Milvus vector database tools. Typical flow: milvus_list_collections → milvus_describe_collection \
@@ -28,6 +40,8 @@ optional `database`."""
 TOOLS = (
     *collections.TOOLS,
     *create.TOOLS,
+    *partitions.TOOLS,
+    *aliases.TOOLS,
     *indexes.TOOLS,
     *data.TOOLS,
     *query.TOOLS,
@@ -92,5 +106,7 @@ class MilvusServer(MCPServer[Runtime]):
 
 
 def build_server(settings: Settings) -> MilvusServer:
-    """A server for `settings`, every tool family registered. Nothing here touches Milvus."""
-    return MilvusServer(Runtime(settings))
+    """A server for `settings`, every tool family registered. Nothing here touches Milvus, nor loads an
+    embedding model (that happens on the first text that needs it)."""
+    embedder = create_provider(settings.embedding_provider, settings.embedding_model, settings.embedding_base_url)
+    return MilvusServer(Runtime(settings, embedder))

@@ -28,7 +28,7 @@ def db_path(tmp_path: Path) -> str:
 
 @pytest.fixture
 def settings(db_path: str) -> Settings:
-    return Settings(uri=db_path)
+    return Settings(uri=db_path, embedding_provider="none")
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ NAME_ARGUMENTS = {
     "database",
     "database_name",
     "partition_name",
+    "alias",
     "index_name",
     "field_name",
     "anns_field",
@@ -36,6 +37,8 @@ SAMPLE: dict[str, Any] = {
     "index_name": "vector",
     "database_name": "other",
     "new_name": "renamed",
+    "partition_name": "part",
+    "alias": "docs_alias",
 }
 
 

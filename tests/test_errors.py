@@ -252,7 +252,7 @@ async def test_unknown_database(client: Client) -> None:
 
 async def test_create_collection_mistakes(client: Client) -> None:
     message = await fails(client, "milvus_create_collection", collection_name="x")
-    assert "either dimension" in message
+    assert "Give one of dimension" in message
     message = await fails(
         client,
         "milvus_create_collection",

@@ -13,6 +13,13 @@ from tests.conftest import fails, make_docs, ok, rows
 pytestmark = pytest.mark.anyio
 
 EXPECTED_TOOLS = {
+    "milvus_create_partition",
+    "milvus_drop_partition",
+    "milvus_list_partitions",
+    "milvus_create_alias",
+    "milvus_alter_alias",
+    "milvus_drop_alias",
+    "milvus_list_aliases",
     "milvus_list_collections",
     "milvus_describe_collection",
     "milvus_create_collection",
@@ -35,7 +42,14 @@ EXPECTED_TOOLS = {
     "milvus_drop_database",
     "milvus_server_info",
 }
-DESTRUCTIVE = {"milvus_drop_collection", "milvus_drop_index", "milvus_delete", "milvus_drop_database"}
+DESTRUCTIVE = {
+    "milvus_drop_collection",
+    "milvus_drop_index",
+    "milvus_delete",
+    "milvus_drop_database",
+    "milvus_drop_partition",
+    "milvus_drop_alias",
+}
 
 
 async def test_tool_list_has_schemas_titles_and_annotations(client: Client) -> None:
@@ -147,10 +161,12 @@ async def test_full_schema_create_with_scalars_index_and_bm25(client: Client) ->
     assert hits["hits"][0]["id"] == "b"
     assert hits["hits"][0]["score"] == -hits["hits"][0]["distance"]  # L2: lower distance is better
     text_hits = await ok(
-        client, "milvus_search", collection_name="articles", vector="vector database", anns_field="sparse", limit=1
+        client, "milvus_search", collection_name="articles", text="vector database", anns_field="sparse", limit=1
     )
     assert text_hits["hits"][0]["id"] == "a" and text_hits["hits"][0]["score"] > 0
-    message = await fails(client, "milvus_search", collection_name="articles", vector=[0, 1, 0, 0])
+    dense = await ok(client, "milvus_search", collection_name="articles", vector=[0, 1, 0, 0])
+    assert dense["anns_field"] == "embedding"  # a dense vector goes to the only dense field
+    message = await fails(client, "milvus_search", collection_name="articles", vector={"3": 0.5})
     assert "2 vector fields" in message and "'embedding'" in message
     d = await ok(client, "milvus_describe_collection", collection_name="articles")
     assert d["functions"][0]["type"] == "BM25"

@@ -48,6 +48,10 @@ class Backend(ABC):
         """Rows in the collection, unflushed ones included."""
 
     @abstractmethod
+    async def partition_row_count(self, client: Any, collection: str, partitions: list[str], timeout: float) -> int:
+        """Rows in these partitions of the collection, unflushed ones included."""
+
+    @abstractmethod
     async def list_collections(self, client: Any, timeout: float) -> tuple[list[str], dict[str, str]]:
         """The collection names, and the load states that came with the listing (maybe none)."""
 
@@ -76,6 +80,11 @@ class Backend(ABC):
         Indexes are created one call each: with several in one `IndexParams`, Milvus Lite creates only
         the first."""
         await client.create_index(collection, index_params(field_name, index_name, params), timeout=timeout)
+
+    async def drop_partition(self, client: Any, collection: str, partition: str, timeout: float) -> None:
+        """Drop a partition. A server refuses to drop a loaded partition, so it is released first."""
+        await client.release_partitions(collection, [partition], timeout=timeout)
+        await client.drop_partition(collection, partition, timeout=timeout)
 
     async def after_rename(self, client: Any, new_name: str, was_loaded: bool, timeout: float) -> None:  # noqa: B027
         """Whatever the backend needs so that a renamed collection is as it was (a server: nothing)."""

@@ -48,6 +48,15 @@ class LiteBackend(Backend):
         stats = await client.get_collection_stats(collection, timeout=timeout)
         return int(stats.get("row_count", 0))
 
+    async def partition_row_count(self, client: Any, collection: str, partitions: list[str], timeout: float) -> int:
+        """Lite's count(*) with an empty filter ignores `partition_names` and counts the whole collection;
+        its partition statistics are exact, unflushed rows included."""
+        total = 0
+        for partition in partitions:
+            stats = await client.get_partition_stats(collection, partition, timeout=timeout)
+            total += int(stats.get("row_count", 0))
+        return total
+
     async def list_collections(self, client: Any, timeout: float) -> tuple[list[str], dict[str, str]]:
         """The names with their load states, from one ShowCollections RPC.
 
@@ -84,6 +93,10 @@ class LiteBackend(Backend):
             if grpc_status(exc) != "UNIMPLEMENTED":
                 raise
             await wait_for_index(client, collection, index_name, timeout)
+
+    async def drop_partition(self, client: Any, collection: str, partition: str, timeout: float) -> None:
+        """Lite drops a loaded partition as it is, and has no ReleasePartitions (UNIMPLEMENTED)."""
+        await client.drop_partition(collection, partition, timeout=timeout)
 
     async def after_rename(self, client: Any, new_name: str, was_loaded: bool, timeout: float) -> None:
         """Lite leaves a renamed collection released."""

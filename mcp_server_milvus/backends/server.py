@@ -47,6 +47,28 @@ class ServerBackend(Backend):
         stats = await client.get_collection_stats(collection, timeout=timeout)
         return int(stats.get("row_count", 0))
 
+    async def partition_row_count(self, client: Any, collection: str, partitions: list[str], timeout: float) -> int:
+        """As `row_count`, within `partitions`: a Strong count(*) while loaded (statistics count flushed
+        segments only), else the sum of the partitions' statistics."""
+        try:
+            found = await client.query(
+                collection,
+                filter="",
+                output_fields=["count(*)"],
+                partition_names=partitions,
+                consistency_level="Strong",
+                timeout=timeout,
+            )
+            return int(found[0]["count(*)"])
+        except Exception as exc:
+            if common(exc) is not Failure.NOT_LOADED:
+                raise
+        total = 0
+        for partition in partitions:
+            stats = await client.get_partition_stats(collection, partition, timeout=timeout)
+            total += int(stats.get("row_count", 0))
+        return total
+
     async def list_collections(self, client: Any, timeout: float) -> tuple[list[str], dict[str, str]]:
         """A server keeps no load percentages for a plain listing: the caller asks for each state."""
         return list(await client.list_collections(timeout=timeout)), {}

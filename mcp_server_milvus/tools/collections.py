@@ -19,6 +19,7 @@ from mcp_server_milvus.records import PROPERTIES, index_params
 from mcp_server_milvus.results import clean, fit
 from mcp_server_milvus.schema_cache import CollectionInfo, FieldInfo
 from mcp_server_milvus.sessions import Session
+from mcp_server_milvus.text import setup_of
 from mcp_server_milvus.tools import runtime, tool
 
 MAX_SUMMARIES = 500
@@ -108,6 +109,9 @@ class CollectionDescription(BaseModel):
     enable_dynamic_field: bool
     consistency_level: str | None = None
     properties: dict[str, Any] | None = None
+    text: dict[str, Any] | None = Field(
+        None, description="Text collections: the text field and the vector fields filled from it."
+    )
     flush_pending: bool | None = Field(
         None, description="True when rows await a flush to be indexed; absent when the backend does not tell."
     )
@@ -244,6 +248,8 @@ async def milvus_describe_collection(
         load_state = "Loaded" if info.loaded else await session.load_state(collection_name, t)
         fields = [FieldOut.of(f) for f in info.fields]
         partition_names = list(partitions)
+        setup = setup_of(info)
+        text = setup.as_dict() if setup else None
 
         def build(n: int) -> CollectionDescription:
             cut = n < max(len(fields), len(partition_names))
@@ -262,6 +268,7 @@ async def milvus_describe_collection(
                 enable_dynamic_field=info.enable_dynamic_field,
                 consistency_level=info.consistency_level,
                 properties=clean(properties) or None,
+                text=text,
                 flush_pending=session.backend.flush_pending(info.indexes),
                 truncated=cut or None,
                 hint=f"Fields and partitions cut to the first {n} to fit the result budget." if cut else None,

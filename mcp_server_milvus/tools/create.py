@@ -18,8 +18,10 @@ from mcp_server_milvus.capabilities import Feature
 from mcp_server_milvus.index_params import check_build_params, index_defaults
 from mcp_server_milvus.models import VectorFieldOut, vector_fields_out
 from mcp_server_milvus.records import field_lengths, with_index
+from mcp_server_milvus.runtime import Runtime
 from mcp_server_milvus.schema_cache import FieldInfo
 from mcp_server_milvus.sessions import Session
+from mcp_server_milvus.text import TextSetup, embedding_dimension
 from mcp_server_milvus.tools import runtime, tool
 
 logger = logging.getLogger(__name__)
@@ -42,6 +44,7 @@ MetricType = Annotated[
 ]
 
 DEFAULT_VARCHAR_LENGTH = 512
+TEXT_MAX_LENGTH = 65535
 
 
 class FieldSpec(ArgumentObject):
@@ -246,6 +249,68 @@ def _schema(
     return schema
 
 
+def _primary(name: str, id_type: str, auto_id: bool, max_length: int | None) -> FieldSpec:
+    if auto_id and id_type == "string":
+        raise ToolError("auto_id needs id_type 'int': Milvus generates only INT64 ids.")
+    return FieldSpec(
+        name=name,
+        type="INT64" if id_type == "int" else "VARCHAR",
+        is_primary=True,
+        auto_id=auto_id,
+        max_length=max_length if id_type == "string" else None,
+    )
+
+
+async def _text_fields(
+    rt: Runtime,
+    text_field: str,
+    full_text: bool | None,
+    primary_field_name: str,
+    id_type: str,
+    auto_id: bool | None,
+    max_length: int | None,
+) -> tuple[list[FieldSpec], list[FunctionSpec], TextSetup]:
+    """The fields of a text collection: the text, its BM25 vectors, and its embeddings when a provider
+    is configured (of the provider's dimension)."""
+    full_text = True if full_text is None else full_text
+    provider = rt.embedder
+    if not full_text and provider is None:
+        raise ToolError(
+            "A text collection needs a vector field: keep full_text (BM25 keyword search), or start the server "
+            "with an embedding provider (--embedding-provider local, from the [embeddings] extra)."
+        )
+    fields = [
+        _primary(primary_field_name, id_type, id_type == "int" if auto_id is None else auto_id, max_length),
+        FieldSpec(name=text_field, type="VARCHAR", max_length=TEXT_MAX_LENGTH, enable_analyzer=full_text),
+    ]
+    functions: list[FunctionSpec] = []
+    sparse_field = dense_field = None
+    if full_text:
+        sparse_field = naming.derived(text_field, "_sparse")
+        fields.append(FieldSpec(name=sparse_field, type="SPARSE_FLOAT_VECTOR"))
+        functions.append(
+            FunctionSpec(
+                name=naming.derived(text_field, "_bm25"),
+                input_field_names=[text_field],
+                output_field_names=[sparse_field],
+            )
+        )
+    dim = None
+    if provider is not None:
+        dense_field = naming.derived(text_field, "_dense")
+        dim = await embedding_dimension(provider)
+        fields.append(FieldSpec(name=dense_field, type="FLOAT_VECTOR", dim=dim))
+    setup = TextSetup(
+        text_field=text_field,
+        sparse_field=sparse_field,
+        dense_field=dense_field,
+        provider=provider.name if provider else None,
+        model=provider.model if provider else None,
+        dim=dim,
+    )
+    return fields, functions, setup
+
+
 @tool(title="Create a collection", destructive=False)
 async def milvus_create_collection(
     ctx: Context,
@@ -257,10 +322,19 @@ async def milvus_create_collection(
     id_type: Annotated[Literal["int", "string"], Field(description="Quick setup: primary key type.")] = "int",
     primary_field_name: NewField = "id",
     vector_field_name: NewField = "vector",
-    auto_id: Annotated[bool, Field(description="Quick setup: let Milvus assign INT64 ids.")] = False,
+    auto_id: Annotated[
+        bool | None, Field(description="Quick setup: let Milvus assign INT64 ids (default: true for text).")
+    ] = None,
     max_length: Annotated[
         int | None,
         Field(ge=1, le=65535, description="Quick setup: max length of string ids (default 512)."),
+    ] = None,
+    text_field: Annotated[
+        NewField | None,
+        Field(description="Quick setup for text, instead of dimension: the field that holds each row's text."),
+    ] = None,
+    full_text: Annotated[
+        bool | None, Field(description="With text_field: add BM25 keyword search (default true).")
     ] = None,
     enable_dynamic_field: Annotated[
         bool, Field(description="Accept fields not in the schema (stored as dynamic keys).")
@@ -283,30 +357,32 @@ async def milvus_create_collection(
     """Create a collection, index its vector fields and load it, in one call.
 
     Quick setup: {"collection_name": "docs", "dimension": 768} gives an INT64 `id`, a FLOAT_VECTOR
-    `vector` with an AUTOINDEX (COSINE), and dynamic fields for everything else. For a full schema pass
-    `fields` (and optionally `indexes`, `functions`) instead of `dimension`.
+    `vector` with an AUTOINDEX (COSINE), and dynamic fields for everything else. Text setup:
+    {"collection_name": "docs", "text_field": "text"} stores plain text, searchable by keywords (BM25)
+    and, with an embedding provider, by meaning; ids are assigned. For a full schema pass `fields`
+    (and optionally `indexes`, `functions`) instead.
     """
     rt = runtime(ctx)
     t = rt.timeout
-    if (dimension is None) == (fields is None):
+    given = [
+        name for name, value in (("dimension", dimension), ("text_field", text_field), ("fields", fields)) if value
+    ]
+    if len(given) != 1:
         raise ToolError(
-            "Give either dimension (quick setup, e.g. dimension: 768) or fields (full schema), not "
-            + ("both." if fields is not None else "neither.")
+            "Give one of dimension (quick setup, e.g. dimension: 768), text_field (text, e.g. text_field: "
+            f"'text') or fields (full schema); got {errors.names(given) if given else 'none'}."
         )
+    if full_text is not None and text_field is None:
+        raise ToolError("full_text applies to a text collection: give text_field too, e.g. text_field: 'text'.")
     functions = functions or []
-    if fields is None:
-        if auto_id and id_type == "string":
-            raise ToolError("auto_id needs id_type 'int': Milvus generates only INT64 ids.")
-        fields = [
-            FieldSpec(
-                name=primary_field_name,
-                type="INT64" if id_type == "int" else "VARCHAR",
-                is_primary=True,
-                auto_id=auto_id,
-                max_length=max_length if id_type == "string" else None,
-            ),
-            FieldSpec(name=vector_field_name, type="FLOAT_VECTOR", dim=dimension),
-        ]
+    setup: TextSetup | None = None
+    if text_field is not None:
+        fields, functions, setup = await _text_fields(
+            rt, text_field, full_text, primary_field_name, id_type, auto_id, max_length
+        )
+    elif fields is None:
+        fields = [_primary(primary_field_name, id_type, bool(auto_id), max_length)]
+        fields.append(FieldSpec(name=vector_field_name, type="FLOAT_VECTOR", dim=dimension))
     index_specs = _indexes(fields, indexes or [], functions, metric_type)
     vector_types = {f.name: f.type for f in fields if f.type.endswith("_VECTOR")}
 
@@ -332,7 +408,7 @@ async def milvus_create_collection(
                 f"Collection '{collection_name}' already exists ({rows} rows). Use it as it is, or drop it "
                 "with milvus_drop_collection first."
             )
-        properties: dict[str, str] = {}
+        properties: dict[str, str] = setup.as_property() if setup else {}
         if not backend.describe_keeps_params:
             for field_name, build in builds.items():
                 properties.update(with_index(properties, field_name, build))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Annotated, Any
 
 import anyio
@@ -17,6 +18,7 @@ from mcp_server_milvus.results import clean, fit
 from mcp_server_milvus.runtime import Runtime
 from mcp_server_milvus.schema_cache import CollectionInfo
 from mcp_server_milvus.sessions import Session
+from mcp_server_milvus.text import fill_embeddings, setup_of
 from mcp_server_milvus.tools import runtime, tool
 from mcp_server_milvus.tools.query import MAX_IDS, count_rows
 
@@ -38,12 +40,14 @@ class Inserted(BaseModel):
     insert_count: int
     ids: list[int | str]
     truncated: bool = False
+    warning: str | None = None
 
 
 class Upserted(BaseModel):
     upsert_count: int
     ids: list[int | str]
     truncated: bool = False
+    warning: str | None = None
 
 
 class Deleted(BaseModel):
@@ -90,17 +94,26 @@ async def _write(
     rows: list[dict[str, Any]],
     partition: str | None,
     upsert: bool,
-) -> tuple[int, list[Any]]:
+) -> tuple[int, list[Any], str | None]:
     """Check every row, then send them in batches; if one fails, say exactly what was already written.
 
     An insert never overwrites: ids that exist already (in any partition) are refused, which a Milvus
     server would otherwise store twice and Milvus Lite would overwrite. The check and the write hold the
     collection's write lock, so no other call through this server slips between them.
 
-    Returns Milvus's count and the ids it reported, made safe for JSON clients."""
+    A text collection's dense field is filled from each row's text by the embedding provider.
+
+    Returns Milvus's count, the ids it reported (made safe for JSON clients) and a warning, if any."""
     t = rt.timeout
     if partition:
         await _check_partition(session, info, partition, t)
+    warning = None
+    setup = setup_of(info)
+    if setup is not None and setup.dense_field is not None:
+        validation.rows(
+            rows, replace(info, fields=tuple(f for f in info.fields if f.name != setup.dense_field)), upsert=upsert
+        )
+        rows, warning = await fill_embeddings(setup, rt.embedder, info.name, rows)
     rows = validation.rows(rows, info, upsert=upsert)
     verb = "upserted" if upsert else "inserted"
     pk = info.primary.name
@@ -134,7 +147,7 @@ async def _write(
                 raise told from None
             count += int(answer.get(key, len(batch)))
             ids.extend(answer.get("ids") or [])
-    return count, clean(ids)
+    return count, clean(ids), warning
 
 
 def _partial(
@@ -176,8 +189,10 @@ async def milvus_insert(
     budget = rt.settings.max_result_bytes
 
     async def op(session: Session, info: CollectionInfo) -> Inserted:
-        count, ids = await _write(rt, session, info, rows, partition_name, False)
-        return fit(lambda n: Inserted(insert_count=count, ids=ids[:n], truncated=n < len(ids)), ids, budget)[0]
+        count, ids, warning = await _write(rt, session, info, rows, partition_name, False)
+        return fit(
+            lambda n: Inserted(insert_count=count, ids=ids[:n], truncated=n < len(ids), warning=warning), ids, budget
+        )[0]
 
     return await rt.on_collection(database, collection_name, "insert the rows", op, load=True)
 
@@ -196,8 +211,10 @@ async def milvus_upsert(
     budget = rt.settings.max_result_bytes
 
     async def op(session: Session, info: CollectionInfo) -> Upserted:
-        count, ids = await _write(rt, session, info, rows, partition_name, True)
-        return fit(lambda n: Upserted(upsert_count=count, ids=ids[:n], truncated=n < len(ids)), ids, budget)[0]
+        count, ids, warning = await _write(rt, session, info, rows, partition_name, True)
+        return fit(
+            lambda n: Upserted(upsert_count=count, ids=ids[:n], truncated=n < len(ids), warning=warning), ids, budget
+        )[0]
 
     return await rt.on_collection(database, collection_name, "upsert the rows", op)
 

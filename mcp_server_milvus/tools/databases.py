@@ -29,6 +29,12 @@ class DatabaseChanged(BaseModel):
     dropped: bool | None = None
 
 
+class EmbeddingOut(BaseModel):
+    provider: str
+    model: str
+    dimension: int | None = Field(None, description="Known once the model has embedded a text.")
+
+
 class ServerInfo(BaseModel):
     uri: str = Field(description="The Milvus URI, credentials masked.")
     backend: Literal["milvus-lite", "milvus-server"]
@@ -43,6 +49,7 @@ class ServerInfo(BaseModel):
     max_result_bytes: int
     timeout_seconds: float
     schema_cache_ttl_seconds: float
+    embedding: EmbeddingOut | None = Field(None, description="Who embeds text; absent when nobody does.")
 
 
 @tool(title="List databases", read_only=True)
@@ -121,7 +128,7 @@ async def milvus_server_info(
     async def op(session: Session) -> ServerInfo:
         capabilities = session.backend.capabilities
         version = capabilities.version
-        s = rt.settings
+        s, e = rt.settings, rt.embedder
         return ServerInfo(
             uri=redact(s.uri),
             backend=session.backend.kind,
@@ -134,6 +141,7 @@ async def milvus_server_info(
             max_result_bytes=s.max_result_bytes,
             timeout_seconds=s.timeout,
             schema_cache_ttl_seconds=s.schema_cache_ttl,
+            embedding=EmbeddingOut(provider=e.name, model=e.model, dimension=e.known_dimension) if e else None,
         )
 
     return await rt.run(None, "report the server version", op)

@@ -19,11 +19,13 @@ from mcp_server_milvus.arguments import (
     Filter,
     Ids,
     OutputFields,
+    PartitionNames,
 )
 from mcp_server_milvus.results import clean_row, fit, squeeze
 from mcp_server_milvus.schema_cache import CollectionInfo
 from mcp_server_milvus.sessions import Session
 from mcp_server_milvus.tools import runtime, tool
+from mcp_server_milvus.tools.partitions import check_partitions
 
 MAX_WINDOW = 16384
 """Milvus's limit on offset + limit for one query; a cursor walks past it."""
@@ -58,10 +60,19 @@ async def run_query(
 
 
 async def count_rows(
-    session: Session, info: CollectionInfo, expr: str, shown: str | None, t: float, consistency: str
+    session: Session,
+    info: CollectionInfo,
+    expr: str,
+    shown: str | None,
+    t: float,
+    consistency: str,
+    **kwargs: Any,
 ) -> int:
-    """Rows matching `expr` (every row for ""), counted by Milvus; a bad filter explained as in `run_query`."""
-    found = await run_query(session, info, expr, t, shown, output_fields=["count(*)"], consistency_level=consistency)
+    """Rows matching `expr` (every row for ""), counted by Milvus; a bad filter explained as in `run_query`.
+    `kwargs` (e.g. partition_names) go to the query as they are."""
+    found = await run_query(
+        session, info, expr, t, shown, output_fields=["count(*)"], consistency_level=consistency, **kwargs
+    )
     return int(found[0]["count(*)"]) if found else 0
 
 
@@ -115,6 +126,7 @@ async def milvus_query(
         Field(max_length=1024, description="next_cursor of the previous page: pages on past 16,384 rows."),
     ] = None,
     consistency_level: Consistency = DEFAULT_CONSISTENCY,
+    partition_names: PartitionNames = None,
     database: Database = None,
 ) -> QueryResult:
     """Fetch rows by `filter` and/or primary key `ids` (both: rows matching both), in primary-key order
@@ -133,8 +145,12 @@ async def milvus_query(
             "next_cursor of a result instead of offset."
         )
 
+    scope: dict[str, Any] = {"partition_names": partition_names} if partition_names else {}
+
     async def op(session: Session, info: CollectionInfo) -> QueryResult:
         fields, hidden = validation.output_fields(output_fields, info)
+        if partition_names:
+            await check_partitions(session, info, partition_names, t)
         pk = info.primary.name
         if pk not in fields and "*" not in fields:
             fields = [*fields, pk]  # paging needs every row's key
@@ -159,8 +175,9 @@ async def milvus_query(
                 output_fields=fields,
                 limit=len(wanted),
                 consistency_level=consistency_level,
+                **scope,
             )
-            if len(found) < len(wanted):
+            if len(found) < len(wanted) and not partition_names:  # other partitions may hold the rest
                 await rt.confirm_primary_key(session, info)
             order = {key: i for i, key in enumerate(wanted)}
             found.sort(key=lambda row: order.get(row.get(pk), len(order)))
@@ -177,6 +194,7 @@ async def milvus_query(
                 limit=fetch,
                 offset=offset,
                 consistency_level=consistency_level,
+                **scope,
                 **session.backend.ordered_scan(),
             )
         page = remaining[:limit]
@@ -221,14 +239,23 @@ async def milvus_count(
     collection_name: CollectionName,
     filter: Filter = None,
     consistency_level: Consistency = DEFAULT_CONSISTENCY,
+    partition_names: PartitionNames = None,
     database: Database = None,
 ) -> CountResult:
-    """Count the rows of a collection, or those matching `filter`, e.g. {"filter": "year < 2000"}."""
+    """Count the rows of a collection, or those matching `filter`, in all partitions or only
+    `partition_names`, e.g. {"filter": "year < 2000", "partition_names": ["y2024"]}."""
     rt = runtime(ctx)
     t = rt.timeout
 
     async def op(session: Session, info: CollectionInfo) -> CountResult:
-        count = await count_rows(session, info, filter or "", filter, t, consistency_level)
+        if partition_names:
+            await check_partitions(session, info, partition_names, t)
+        if partition_names and not filter:  # Lite's count(*) ignores partition_names without a filter
+            partitions = list(dict.fromkeys(partition_names))
+            count = await session.backend.partition_row_count(session.client, info.name, partitions, t)
+        else:
+            scope = {"partition_names": partition_names} if partition_names else {}
+            count = await count_rows(session, info, filter or "", filter, t, consistency_level, **scope)
         warning = validation.empty_result_warning(filter, info) if count == 0 else None
         return CountResult(count=count, warning=warning)
 

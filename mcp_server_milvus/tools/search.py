@@ -17,12 +17,16 @@ from mcp_server_milvus.arguments import (
     FieldRef,
     Filter,
     OutputFields,
+    PartitionNames,
 )
 from mcp_server_milvus.backends.base import LOWER_IS_BETTER
+from mcp_server_milvus.embeddings.base import Provider
 from mcp_server_milvus.results import clean, clean_row, fit, squeeze
 from mcp_server_milvus.schema_cache import CollectionInfo, FieldInfo, IndexInfo
 from mcp_server_milvus.sessions import Session
+from mcp_server_milvus.text import bm25_fields, dense_provider, embed, setup_of
 from mcp_server_milvus.tools import runtime, tool
+from mcp_server_milvus.tools.partitions import check_partitions
 from mcp_server_milvus.tools.query import MAX_WINDOW, output_warning
 
 SEARCH_PARAMS: dict[str, set[str]] = {
@@ -53,15 +57,27 @@ class Hit(BaseModel):
     entity: dict[str, Any] = Field(default_factory=dict)
 
 
-class SearchResult(BaseModel):
+class QueryHits(BaseModel):
     hits: list[Hit]
+    warning: str | None = None
+
+
+class SearchResult(BaseModel):
+    hits: list[Hit] | None = Field(None, description="For one query (vector or text).")
+    results: list[QueryHits] | None = Field(None, description="For several queries (vectors or texts), in order.")
+    anns_field: str = Field(description="The vector field searched.")
     metric_type: str | None = None
     truncated: bool = False
     hint: str | None = None
     warning: str | None = None
 
 
-def pick_field(info: CollectionInfo, anns_field: str | None) -> FieldInfo:
+Vector = list[float] | dict[str, float]
+
+
+def pick_field(info: CollectionInfo, anns_field: str | None, sparse: bool | None = None) -> FieldInfo:
+    """The field a vector query searches: `anns_field`, else the only vector field (of the query's kind
+    when `sparse` says which: a text collection has a dense and a sparse one)."""
     vectors = info.vector_fields
     if anns_field is not None:
         f = validation.field_of_role(anns_field, info, "anns_field")
@@ -71,25 +87,44 @@ def pick_field(info: CollectionInfo, anns_field: str | None) -> FieldInfo:
                 f"{errors.names(v.name for v in vectors)}."
             )
         return f
-    if len(vectors) != 1:
+    candidates = vectors
+    if sparse is not None and len(vectors) > 1:
+        candidates = [v for v in vectors if (v.type == "SPARSE_FLOAT_VECTOR") == sparse and not v.is_function_output]
+    if len(candidates) != 1:
         raise ToolError(
             f"Collection '{info.name}' has {len(vectors)} vector fields; name one as anns_field: "
             f"{errors.names(v.name for v in vectors)}."
         )
-    return vectors[0]
+    return candidates[0]
 
 
-def query_vector(value: list[float] | dict[str, float] | str, f: FieldInfo, info: CollectionInfo) -> Any:
-    """The search data for `f`: a dense vector, a sparse vector, or text for a BM25 field."""
-    if isinstance(value, str):
-        fn = info.function_for(f.name)
-        if fn is None or fn.get("type") != "BM25":
-            raise ToolError(
-                f"Text queries need a BM25 function field; '{f.name}' takes a vector "
-                f"({'dimension ' + str(f.dim) if f.dim else 'sparse'})."
-            )
-        return value
-    return validation.vector(value, f, "vector")
+def text_target(info: CollectionInfo, anns_field: str | None, provider: Provider | None) -> tuple[FieldInfo, bool]:
+    """The field a text query searches, and whether the text is embedded first (a dense field) or sent
+    as it is (a BM25 field). Choice: `anns_field`; else the recorded dense field; else the BM25 field."""
+    setup = setup_of(info)
+    bm25 = {sparse for _, sparse in bm25_fields(info)}
+    if anns_field is not None:
+        f = pick_field(info, anns_field)
+        if f.name in bm25:
+            return f, False
+        if setup is not None and f.name == setup.dense_field:
+            dense_provider(setup, provider, info.name)
+            return f, True
+        raise ToolError(
+            f"'{f.name}' holds vectors made outside this server ({f.type}), so a text cannot be searched there; "
+            f"pass vector instead{', or search ' + errors.names(sorted(bm25)) + ' (BM25)' if bm25 else ''}."
+        )
+    if setup is not None and setup.dense_field is not None and (provider is not None or setup.sparse_field is None):
+        dense_provider(setup, provider, info.name)
+        return validation.field_of_role(setup.dense_field, info, "anns_field"), True
+    if bm25:
+        name = setup.sparse_field if setup is not None and setup.sparse_field in bm25 else sorted(bm25)[0]
+        return validation.field_of_role(name, info, "anns_field"), False
+    raise ToolError(
+        f"Collection '{info.name}' has no field a text can search: no BM25 function and no embeddings recorded by "
+        "this server. Pass vector, or create a text collection with milvus_create_collection "
+        '{"text_field": "text"} and insert the texts there.'
+    )
 
 
 def check_search_params(params: dict[str, Any], index: IndexInfo | None, f: FieldInfo, limit: int) -> dict[str, Any]:
@@ -157,24 +192,48 @@ def check_range(metric: str, radius: float | None, range_filter: float | None) -
         )
 
 
-@tool(title="Vector search", read_only=True)
+def no_terms_warning(filter: str | None) -> str:
+    """Why a BM25 search found nothing: no row holds any word of the query."""
+    where = " among the rows the filter keeps" if filter else ""
+    return (
+        f"No row holds any word of this text{where}: BM25 matches whole words (lowercased, split on spaces and "
+        "punctuation). Try other words, or a search by meaning on a collection with embeddings."
+    )
+
+
+MAX_QUERIES = 16
+"""Queries per call: each brings up to `limit` hits, all within one result budget."""
+
+
+@tool(title="Search", read_only=True)
 async def milvus_search(
     ctx: Context,
     collection_name: CollectionName,
+    text: Annotated[
+        str | None,
+        Field(min_length=1, description="Search by text: embedded, or matched by keywords (BM25)."),
+    ] = None,
+    texts: Annotated[
+        list[Annotated[str, Field(min_length=1)]] | None,
+        Field(min_length=1, max_length=MAX_QUERIES, description="Several texts; returns results per text."),
+    ] = None,
     vector: Annotated[
-        list[float] | dict[str, float] | str,
-        Field(
-            description="Query vector: a list of floats of the field's dimension; a sparse vector as "
-            '{"index": weight}; or text, for a BM25 function field.'
-        ),
-    ],
+        Vector | None,
+        Field(description='Search by vector: floats of the field\'s dimension, or sparse as {"index": weight}.'),
+    ] = None,
+    vectors: Annotated[
+        list[Vector] | None,
+        Field(min_length=1, max_length=MAX_QUERIES, description="Several vectors; returns results per vector."),
+    ] = None,
     anns_field: Annotated[
-        FieldRef | None, Field(description="Vector field to search; defaults to the only one.")
+        FieldRef | None,
+        Field(description="Vector field to search; by default the text collection's, or the only one."),
     ] = None,
     filter: Filter = None,
-    limit: Annotated[int, Field(ge=1, le=MAX_WINDOW, description="Hits to return.")] = 10,
+    limit: Annotated[int, Field(ge=1, le=MAX_WINDOW, description="Hits to return per query.")] = 10,
     offset: Annotated[int, Field(ge=0, lt=MAX_WINDOW, description="Hits to skip, for paging.")] = 0,
     output_fields: OutputFields = None,
+    partition_names: PartitionNames = None,
     metric_type: Annotated[
         str | None, Field(max_length=32, description="Must match the field's index metric; usually leave it out.")
     ] = None,
@@ -185,7 +244,11 @@ async def milvus_search(
         float | None, Field(allow_inf_nan=False, description="Range search: the inner bound.")
     ] = None,
     group_by_field: Annotated[
-        FieldRef | None, Field(description="Return at most one hit per value of this scalar field.")
+        FieldRef | None, Field(description="Group hits by this scalar field: at most group_size per value.")
+    ] = None,
+    group_size: Annotated[int | None, Field(ge=1, le=1024, description="Hits per group (default 1).")] = None,
+    strict_group_size: Annotated[
+        bool | None, Field(description="Only return groups that have group_size hits.")
     ] = None,
     search_params: Annotated[
         dict[str, Any] | None,
@@ -194,23 +257,50 @@ async def milvus_search(
     consistency_level: Consistency = DEFAULT_CONSISTENCY,
     database: Database = None,
 ) -> SearchResult:
-    """Find the rows nearest to a query vector. Each hit has id, score (higher is better),
-    distance (Milvus's raw value) and entity (output fields; vectors only when named).
-    Example: {"collection_name": "docs", "vector": [0.1, 0.2, ...], "filter": "year > 2020", "limit": 5}."""
+    """Find the rows nearest to a text or a vector. Give one of text, texts, vector, vectors. Each hit has
+    id, score (higher is better), distance (Milvus's raw value) and entity (output fields; vectors only
+    when named). Example: {"collection_name": "docs", "text": "solar power", "filter": "year > 2020",
+    "limit": 5}."""
     rt = runtime(ctx)
     t = rt.timeout
     budget = rt.settings.max_result_bytes
+    given = [
+        n for n, v in (("text", text), ("texts", texts), ("vector", vector), ("vectors", vectors)) if v is not None
+    ]
+    if len(given) != 1:
+        raise ToolError(
+            'Give exactly one of text (e.g. "solar power"), texts, vector or vectors; got '
+            f"{errors.names(given) if given else 'none'}."
+        )
     if offset + limit > MAX_WINDOW:
         raise ToolError(f"offset + limit may be at most {MAX_WINDOW} (got {offset + limit}).")
+    if (group_size is not None or strict_group_size is not None) and group_by_field is None:
+        raise ToolError("group_size and strict_group_size apply to grouping: give group_by_field too.")
+    batch = texts is not None or vectors is not None
+    queries: list[Any] = texts or vectors or [text if text is not None else vector]
+    textual = text is not None or texts is not None
 
     async def op(session: Session, info: CollectionInfo) -> SearchResult:
-        f = pick_field(info, anns_field)
-        data = query_vector(vector, f, info)
+        if textual:
+            f, embedded = text_target(info, anns_field, rt.embedder)
+        else:
+            first = queries[0]
+            f, embedded = pick_field(info, anns_field, isinstance(first, dict) if anns_field is None else None), False
+        if textual and not embedded:
+            data = list(queries)
+        elif textual:
+            assert rt.embedder is not None
+            data = (await embed(rt.embedder, list(queries))).vectors
+        else:
+            data = [validation.vector(v, f, "vector") for v in queries]
         capabilities = session.backend.capabilities
         if f.type == "SPARSE_FLOAT_VECTOR":
-            capabilities.require("bm25" if isinstance(data, str) else "sparse_vectors")
+            capabilities.require("bm25" if textual and not embedded else "sparse_vectors")
         if group_by_field is not None:
             capabilities.require("group_by")
+            check_group_by(group_by_field, info)
+        if partition_names:
+            await check_partitions(session, info, partition_names, t)
         index = info.index_for(f.name)
         metric = index.metric_type if index else None
         if metric_type is not None and metric is not None and metric_type.upper() != metric.upper():
@@ -224,8 +314,6 @@ async def milvus_search(
             params["radius"] = radius
         if range_filter is not None:
             params["range_filter"] = range_filter
-        if group_by_field is not None:
-            check_group_by(group_by_field, info)
         fields, hidden = validation.output_fields(output_fields, info)
         # The index's own metric is the server's default: sending the cached one would keep a stale metric
         # in use after another program rebuilt the index (and Milvus Lite would not even complain).
@@ -235,10 +323,16 @@ async def milvus_search(
         kwargs: dict[str, Any] = {}
         if group_by_field:
             kwargs["group_by_field"] = group_by_field
+        if group_size is not None:
+            kwargs["group_size"] = group_size
+        if strict_group_size is not None:
+            kwargs["strict_group_size"] = strict_group_size
+        if partition_names:
+            kwargs["partition_names"] = partition_names
         with errors.explained_filter(filter, info, session.backend):
             answer = await session.client.search(
                 info.name,
-                data=[data],
+                data=data,
                 anns_field=f.name,
                 filter=filter or "",
                 limit=limit,
@@ -249,42 +343,63 @@ async def milvus_search(
                 timeout=t,
                 **kwargs,
             )
-        hits = []
-        for raw in answer[0] if answer else []:
-            distance = float(raw.get("distance", 0.0))
-            entity = clean_row(dict(raw.get("entity") or {}), hidden | {info.primary.name}, info.int64_fields)
-            hits.append(
-                Hit(
-                    id=clean(session.backend.hit_id(raw, info.primary.name)),
-                    score=session.backend.score(metric, distance),
-                    distance=distance,
-                    entity=entity,
+        per_query = [hits_of(session, info, metric, list(raw), hidden) for raw in answer or []]
+        per_query += [[] for _ in range(len(queries) - len(per_query))]
+        warnings: list[str | None] = []
+        for hits in per_query:
+            warning = None
+            if not hits:
+                warning = validation.empty_result_warning(filter, info) or (
+                    no_terms_warning(filter) if textual and not embedded and radius is None else None
                 )
-            )
-        warning = (validation.empty_result_warning(filter, info) if not hits else None) or (
-            await output_warning(session, info, output_fields, [h.entity for h in hits], t)
-        )
+            warnings.append(warning)
+        entities = [h.entity for hits in per_query for h in hits]
+        overall = await output_warning(session, info, output_fields, entities, t)
 
         def build(n: int, squeezed: bool = False) -> SearchResult:
-            cut = n < len(hits)
-            return SearchResult(
-                hits=hits[:n],
-                metric_type=metric,
-                truncated=cut or squeezed,
-                hint=f"Cut to {n} of {len(hits)} hits to fit {budget} bytes; lower limit, name fewer "
-                f"output_fields, or page with offset={offset + n}."
-                if cut
-                else ("A hit was cut to fit the result budget; name fewer output_fields." if squeezed else None),
-                warning=warning,
-            )
+            cut = any(n < len(hits) for hits in per_query)
+            hint = None
+            if cut:
+                hint = (
+                    f"Cut to {n} hits per query to fit {budget} bytes; lower limit, name fewer output_fields, "
+                    f"or page with offset={offset + n}."
+                )
+            elif squeezed:
+                hint = "A hit was cut to fit the result budget; name fewer output_fields."
+            common = {"anns_field": f.name, "metric_type": metric, "truncated": cut or squeezed, "hint": hint}
+            if batch:
+                results = [QueryHits(hits=h[:n], warning=w) for h, w in zip(per_query, warnings, strict=True)]
+                return SearchResult(results=results, warning=overall, **common)
+            return SearchResult(hits=per_query[0][:n], warning=warnings[0] or overall, **common)
 
-        result, n = fit(build, hits, budget)
-        if n == 0 and hits:  # one hit larger than the budget: send it cut, so that paging moves on
-            hits[0] = hits[0].model_copy(update={"entity": squeeze(hits[0].entity, budget // 2)})
+        longest = max((len(h) for h in per_query), default=0)
+        result, n = fit(build, range(longest), budget)
+        if n == 0 and longest:  # a hit larger than the budget: send each query's first cut, so paging moves on
+            share = budget // (2 * len(per_query))
+            for hits in per_query:
+                if hits:
+                    hits[0] = hits[0].model_copy(update={"entity": squeeze(hits[0].entity, share)})
             result = build(1, squeezed=True)
         return result
 
     return await rt.on_collection(database, collection_name, "search", op, load=True)
+
+
+def hits_of(session: Session, info: CollectionInfo, metric: str | None, raw: list[Any], hidden: set[str]) -> list[Hit]:
+    """One query's hits as the agent sees them: scores higher-is-better, rows cleaned."""
+    hits = []
+    for item in raw:
+        distance = float(item.get("distance", 0.0))
+        entity = clean_row(dict(item.get("entity") or {}), hidden | {info.primary.name}, info.int64_fields)
+        hits.append(
+            Hit(
+                id=clean(session.backend.hit_id(item, info.primary.name)),
+                score=session.backend.score(metric, distance),
+                distance=distance,
+                entity=entity,
+            )
+        )
+    return hits
 
 
 TOOLS = (milvus_search,)

@@ -1,0 +1,217 @@
+"""Aliases: a second name for a collection, which every tool accepts as `collection_name`.
+
+Pointing an alias at another collection switches every reader at once (build "docs_v2", then alter the
+alias "docs" to it). The schema cache is keyed by the name a tool was given, so each change here forgets
+the alias's entry: the next read through the alias describes the collection it now names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
+
+import anyio
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError
+from pydantic import BaseModel, Field
+
+from mcp_server_milvus import errors
+from mcp_server_milvus.arguments import AliasRef, CollectionName, Database, NewAlias
+from mcp_server_milvus.failures import Failure, Op, during, grpc_status
+from mcp_server_milvus.schema_cache import CollectionInfo
+from mcp_server_milvus.sessions import Session
+from mcp_server_milvus.tools import runtime, tool
+
+T = TypeVar("T")
+
+AliasName = Annotated[AliasRef, Field(description="The alias.")]
+
+
+class AliasOut(BaseModel):
+    alias: str
+    collection_name: str = Field(description="The collection the alias names.")
+
+
+class AliasChanged(BaseModel):
+    alias: str
+    collection_name: str
+    database: str
+    previous_collection: str | None = None
+
+
+class AliasDropped(BaseModel):
+    dropped: str
+    database: str
+    collection_name: str | None = Field(None, description="The collection the alias named.")
+
+
+class AliasList(BaseModel):
+    database: str
+    aliases: list[AliasOut]
+
+
+async def supported(session: Session, call: Callable[[], Awaitable[T]]) -> T:
+    """`call`, with a backend that has no alias RPCs reported as such rather than as a bare refusal."""
+    try:
+        return await call()
+    except Exception as exc:
+        if grpc_status(exc) == "UNIMPLEMENTED":
+            raise ToolError(
+                f"This Milvus ({session.backend.kind} {session.backend.version}) does not support aliases: "
+                f"{errors.milvus_message(exc)}. Use the collection's own name."
+            ) from None
+        raise
+
+
+async def aliases_of(session: Session, collection: str, timeout: float) -> list[str]:
+    """The aliases of one collection."""
+    listed = await supported(session, lambda: session.client.list_aliases(collection, timeout=timeout))
+    # pymilvus 3.0.2's async client answers a plain list; its sync one a dict {"aliases": [...]}
+    found = listed.get("aliases") if isinstance(listed, dict) else listed
+    return [str(a) for a in found or []]
+
+
+async def all_aliases(session: Session, timeout: float) -> dict[str, str]:
+    """Every alias of the database, with the collection it names, in alias order.
+
+    pymilvus 3.0.2's async `list_aliases` refuses an empty collection name (its sync one sends it, and
+    Milvus answers every alias), so the aliases are asked for collection by collection; that also says
+    which collection each alias names without a `describe_alias` per alias."""
+    with during(Op.LIST_COLLECTIONS):
+        collections = list(await session.client.list_collections(timeout=timeout))
+    found: dict[str, str] = {}
+    limiter = anyio.CapacityLimiter(8)
+
+    async def of(collection: str) -> None:
+        async with limiter:
+            try:
+                aliases = await aliases_of(session, collection, timeout)
+            except ToolError:
+                raise
+            except Exception as exc:  # a collection dropped meanwhile has no aliases left
+                if session.backend.classify(exc, None) is not Failure.COLLECTION_MISSING:
+                    raise
+                return
+            found.update(dict.fromkeys(aliases, collection))
+
+    async with anyio.create_task_group() as tg:
+        for collection in collections:
+            tg.start_soon(of, collection)
+    return dict(sorted(found.items()))
+
+
+async def existing_alias(session: Session, alias: str, timeout: float) -> str:
+    """The collection `alias` names; an alias that does not exist is a ToolError listing those that do
+    (Lite's drop_alias of a missing alias succeeds silently, so this is checked first)."""
+    known = await all_aliases(session, timeout)
+    if alias not in known:
+        listing = f" Existing aliases: {errors.names(known)}." if known else " The database has no aliases."
+        raise ToolError(
+            f"Alias '{alias}' does not exist in database '{session.database}'."
+            f"{errors.did_you_mean(alias, known)}{listing}"
+        )
+    return known[alias]
+
+
+@tool(title="Create an alias")
+async def milvus_create_alias(
+    ctx: Context,
+    collection_name: CollectionName,
+    alias: Annotated[NewAlias, Field(description="The new name for the collection.")],
+    database: Database = None,
+) -> AliasChanged:
+    """Give a collection a second name that every tool accepts as collection_name.
+    Example: {"collection_name": "docs_v1", "alias": "docs"}."""
+    rt = runtime(ctx)
+    t = rt.timeout
+
+    async def op(session: Session, info: CollectionInfo) -> AliasChanged:
+        known = await all_aliases(session, t)
+        if alias in known:
+            raise ToolError(
+                f"Alias '{alias}' already exists; point it at '{info.name}' with milvus_alter_alias instead."
+            )
+        await supported(session, lambda: session.client.create_alias(info.name, alias, timeout=t))
+        rt.forget(session, alias)
+        return AliasChanged(alias=alias, collection_name=info.name, database=session.database)
+
+    return await rt.on_collection(database, collection_name, "create the alias", op)
+
+
+@tool(title="Point an alias at another collection")
+async def milvus_alter_alias(
+    ctx: Context,
+    collection_name: Annotated[CollectionName, Field(description="The collection the alias is to name.")],
+    alias: AliasName,
+    database: Database = None,
+) -> AliasChanged:
+    """Point an existing alias at another collection: every reader of the alias switches at once.
+    Example: {"collection_name": "docs_v2", "alias": "docs"}."""
+    rt = runtime(ctx)
+    t = rt.timeout
+
+    async def op(session: Session, info: CollectionInfo) -> AliasChanged:
+        previous = await existing_alias(session, alias, t)
+        await supported(session, lambda: session.client.alter_alias(info.name, alias, timeout=t))
+        rt.forget(session, alias)
+        return AliasChanged(
+            alias=alias, collection_name=info.name, database=session.database, previous_collection=previous
+        )
+
+    return await rt.on_collection(database, collection_name, "alter the alias", op)
+
+
+@tool(title="Drop an alias", destructive=True)
+async def milvus_drop_alias(ctx: Context, alias: AliasName, database: Database = None) -> AliasDropped:
+    """Drop an alias; the collection and its data stay. Readers of the alias fail from then on.
+    Example: {"alias": "docs"}."""
+    rt = runtime(ctx)
+    t = rt.timeout
+
+    async def op(session: Session) -> AliasDropped:
+        collection = await existing_alias(session, alias, t)
+        await supported(session, lambda: session.client.drop_alias(alias, timeout=t))
+        rt.forget(session, alias)
+        return AliasDropped(dropped=alias, database=session.database, collection_name=collection)
+
+    return await rt.run(database, "drop the alias", op)
+
+
+@tool(title="List aliases", read_only=True)
+async def milvus_list_aliases(
+    ctx: Context,
+    collection_name: Annotated[
+        CollectionName | None, Field(description="Only this collection's aliases; defaults to every alias.")
+    ] = None,
+    database: Database = None,
+) -> AliasList:
+    """List aliases with the collections they name: a collection's, or every one in the database.
+    Example: {"collection_name": "docs_v1"}."""
+    rt = runtime(ctx)
+    t = rt.timeout
+
+    if collection_name is not None:
+
+        async def of_collection(session: Session, info: CollectionInfo) -> AliasList:
+            found = sorted(await aliases_of(session, info.name, t))
+            return AliasList(
+                database=session.database, aliases=[AliasOut(alias=a, collection_name=info.name) for a in found]
+            )
+
+        return await rt.on_collection(database, collection_name, "list aliases", of_collection)
+
+    async def every(session: Session) -> AliasList:
+        found = await all_aliases(session, t)
+        return AliasList(
+            database=session.database, aliases=[AliasOut(alias=a, collection_name=c) for a, c in found.items()]
+        )
+
+    return await rt.run(database, "list aliases", every)
+
+
+TOOLS = (
+    milvus_list_aliases,
+    milvus_create_alias,
+    milvus_alter_alias,
+    milvus_drop_alias,
+)

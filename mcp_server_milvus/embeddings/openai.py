@@ -10,6 +10,7 @@ import os
 
 import anyio
 import httpx2
+from pydantic import SecretStr
 
 from mcp_server_milvus.embeddings.base import Embedded, EmbeddingError, Provider
 
@@ -30,12 +31,13 @@ class OpenAIProvider(Provider):
         base = (base_url or DEFAULT_BASE_URL).rstrip("/")
         self.base_url = base.removesuffix("/v1")
         self.timeout = timeout
-        self._key = os.environ.get(KEY_VARIABLE) or None
+        key = os.environ.get(KEY_VARIABLE)
+        self._key = SecretStr(key) if key else None
         self._client: httpx2.AsyncClient | None = None
 
     def _http(self) -> httpx2.AsyncClient:
         if self._client is None:
-            headers = {"Authorization": f"Bearer {self._key}"} if self._key else {}
+            headers = {"Authorization": f"Bearer {self._key.get_secret_value()}"} if self._key else {}
             self._client = httpx2.AsyncClient(base_url=self.base_url, headers=headers, timeout=self.timeout)
         return self._client
 

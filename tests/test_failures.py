@@ -43,6 +43,8 @@ async def test_every_tool_names_a_cause_nothing_anticipated(tmp_path: Path, in_p
                     "milvus_create_collection": {"dimension": 4},
                     "milvus_delete": {"ids": [1]},
                     "milvus_drop_database": {"confirm_name": "other"},
+                    "milvus_drop_partition": {"confirm_name": SAMPLE["partition_name"]},
+                    "milvus_search": {"vector": SAMPLE["vector"]},
                 }.get(t.name, {})
             )
             message = await fails(client, t.name, **arguments)

@@ -107,3 +107,12 @@ class Backend(ABC):
         """Whether rows wait for a flush to be indexed; None when the backend does not tell."""
         pending = [i.pending_rows for i in indexes if i.pending_rows is not None]
         return any(p > 0 for p in pending) if pending else None
+
+
+async def partition_stats_total(client: Any, collection: str, partitions: list[str], timeout: float) -> int:
+    """The rows the partitions' statistics count, summed."""
+    total = 0
+    for partition in partitions:
+        stats = await client.get_partition_stats(collection, partition, timeout=timeout)
+        total += int(stats.get("row_count", 0))
+    return total

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from typing import Any, ClassVar, Literal
 
-from mcp_server_milvus.backends.base import Backend
+from mcp_server_milvus.backends.base import Backend, partition_stats_total
 from mcp_server_milvus.compat import INTERNALS, wait_for_index
 from mcp_server_milvus.failures import Failure, Op, grpc_status, milvus_code
 
@@ -51,11 +51,7 @@ class LiteBackend(Backend):
     async def partition_row_count(self, client: Any, collection: str, partitions: list[str], timeout: float) -> int:
         """Lite's count(*) with an empty filter ignores `partition_names` and counts the whole collection;
         its partition statistics are exact, unflushed rows included."""
-        total = 0
-        for partition in partitions:
-            stats = await client.get_partition_stats(collection, partition, timeout=timeout)
-            total += int(stats.get("row_count", 0))
-        return total
+        return await partition_stats_total(client, collection, partitions, timeout)
 
     async def list_collections(self, client: Any, timeout: float) -> tuple[list[str], dict[str, str]]:
         """The names with their load states, from one ShowCollections RPC.

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Literal
 
-from mcp_server_milvus.backends.base import Backend
+from mcp_server_milvus.backends.base import Backend, partition_stats_total
 from mcp_server_milvus.failures import Failure, Op, common, milvus_code
 
 DATABASE_NOT_FOUND = 800
@@ -36,39 +36,36 @@ class ServerBackend(Backend):
     async def row_count(self, client: Any, collection: str, timeout: float) -> int:
         """A server's collection statistics count flushed segments only, so a loaded collection is
         counted with a Strong count(*) query; one that is not loaded falls back to the statistics."""
-        try:
-            found = await client.query(
-                collection, filter="", output_fields=["count(*)"], consistency_level="Strong", timeout=timeout
-            )
-            return int(found[0]["count(*)"])
-        except Exception as exc:
-            if common(exc) is not Failure.NOT_LOADED:
-                raise
+        found = await _loaded_count(client, collection, None, timeout)
+        if found is not None:
+            return found
         stats = await client.get_collection_stats(collection, timeout=timeout)
         return int(stats.get("row_count", 0))
 
     async def partition_row_count(self, client: Any, collection: str, partitions: list[str], timeout: float) -> int:
-        """As `row_count`, within `partitions`: a Strong count(*) while loaded (statistics count flushed
-        segments only), else the sum of the partitions' statistics."""
-        try:
-            found = await client.query(
-                collection,
-                filter="",
-                output_fields=["count(*)"],
-                partition_names=partitions,
-                consistency_level="Strong",
-                timeout=timeout,
-            )
-            return int(found[0]["count(*)"])
-        except Exception as exc:
-            if common(exc) is not Failure.NOT_LOADED:
-                raise
-        total = 0
-        for partition in partitions:
-            stats = await client.get_partition_stats(collection, partition, timeout=timeout)
-            total += int(stats.get("row_count", 0))
-        return total
+        """As `row_count`, within `partitions`: a Strong count(*) while loaded, else the sum of the
+        partitions' statistics."""
+        found = await _loaded_count(client, collection, partitions, timeout)
+        return found if found is not None else await partition_stats_total(client, collection, partitions, timeout)
 
     async def list_collections(self, client: Any, timeout: float) -> tuple[list[str], dict[str, str]]:
         """A server keeps no load percentages for a plain listing: the caller asks for each state."""
         return list(await client.list_collections(timeout=timeout)), {}
+
+
+async def _loaded_count(client: Any, collection: str, partitions: list[str] | None, timeout: float) -> int | None:
+    """A Strong count(*) over the collection (or `partitions`), or None when it is not loaded."""
+    try:
+        found = await client.query(
+            collection,
+            filter="",
+            output_fields=["count(*)"],
+            partition_names=partitions,
+            consistency_level="Strong",
+            timeout=timeout,
+        )
+    except Exception as exc:
+        if common(exc) is not Failure.NOT_LOADED:
+            raise
+        return None
+    return int(found[0]["count(*)"])

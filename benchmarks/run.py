@@ -29,7 +29,7 @@ os.environ.pop("MILVUS_URI", None)
 
 import anyio
 
-from benchmarks import cache, charts, coldstart, concurrency, context, guards, ingest, overhead, stall
+from benchmarks import cache, charts, coldstart, concurrency, context, embeddings, guards, ingest, overhead, stall
 from benchmarks.harness import Bench, create_collection
 from benchmarks.procs import lite_server, settle
 
@@ -42,10 +42,11 @@ FAMILIES: dict[str, ModuleType] = {
     "concurrency": concurrency,
     "ingest": ingest,
     "guards": guards,
+    "embeddings": embeddings,
     "stall": stall,
 }
 """Every benchmark, in the order they run."""
-NEEDS_ENGINE = {"context", "overhead", "cache", "concurrency", "ingest", "guards"}
+NEEDS_ENGINE = {"context", "overhead", "cache", "concurrency", "ingest", "guards", "embeddings"}
 """Benchmarks that use the shared `milvus-lite server` child and its search collection."""
 FAMILY_TIMEOUT = 900.0
 """Seconds one benchmark may take before it is abandoned (a hung child must not hang the run)."""
@@ -57,6 +58,7 @@ TITLES = {
     "concurrency": "Concurrent milvus_search",
     "ingest": "Ingest",
     "guards": "Guards: the existence check and the 1 MB error path",
+    "embeddings": "Embeddings: text in, against the model's own encode",
     "stall": "Stall: fast calls behind slow searches (stdio)",
 }
 

@@ -314,7 +314,8 @@ async def milvus_search(
         Field(
             min_length=1,
             max_length=MAX_QUERIES,
-            description="More like these stored rows (primary keys): returns results per id, without the row itself.",
+            description="More like these stored rows: their primary keys (INT64 as numbers or numeric strings). "
+            "Returns results per id, without the row itself.",
         ),
     ] = None,
     anns_field: Annotated[

@@ -82,6 +82,19 @@ async def test_text_search_without_the_provider_falls_back_to_keywords_or_names_
         assert "all-MiniLM-L6-v2" in message
 
 
+async def test_like_ids_uses_the_stored_embeddings_without_the_provider(model_db: str) -> None:
+    server = build_server(Settings(uri=model_db, embedding_provider="none"))
+    async with Client(server, raise_exceptions=True) as c:
+        rows = (await ok(c, "milvus_query", collection_name="mem", filter="n < 99", limit=10))["rows"]
+        key = {r["n"]: r["id"] for r in rows}
+        found = await ok(c, "milvus_search", collection_name="mem", like_ids=[key[3]], output_fields=["n"])
+        assert (found["anns_field"], found["metric_type"]) == ("text_dense", "COSINE")
+        hits = found["results"][0]["hits"]
+        assert sorted(h["entity"]["n"] for h in hits) == [0, 1, 2, 99]  # every other row, not the row itself
+        words = await ok(c, "milvus_search", collection_name="mem", like_ids=[key[3]], anns_field="text_sparse")
+        assert words["metric_type"] == "BM25" and key[3] not in [h["id"] for h in words["results"][0]["hits"]]
+
+
 async def test_the_event_loop_stays_responsive_while_the_model_loads() -> None:
     """The model's import (torch: seconds under the GIL) happens in its own process."""
     import anyio

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 
 from mcp.server.mcpserver import Context
@@ -16,18 +17,21 @@ from mcp_server_milvus.arguments import (
     Database,
     FieldRef,
     Filter,
+    Ids,
     OutputFields,
     PartitionNames,
 )
 from mcp_server_milvus.backends.base import LOWER_IS_BETTER
 from mcp_server_milvus.embeddings.base import Provider
+from mcp_server_milvus.gather import gather
 from mcp_server_milvus.results import clean, clean_row, fit, squeeze
+from mcp_server_milvus.runtime import Runtime
 from mcp_server_milvus.schema_cache import CollectionInfo, FieldInfo, IndexInfo
 from mcp_server_milvus.sessions import Session
 from mcp_server_milvus.text import bm25_fields, dense_provider, embed, setup_of
 from mcp_server_milvus.tools import runtime, tool
 from mcp_server_milvus.tools.partitions import check_partitions
-from mcp_server_milvus.tools.query import MAX_WINDOW, output_warning
+from mcp_server_milvus.tools.query import MAX_WINDOW, output_warning, run_query
 
 SEARCH_PARAMS: dict[str, set[str]] = {
     "FLAT": set(),
@@ -58,13 +62,16 @@ class Hit(BaseModel):
 
 
 class QueryHits(BaseModel):
+    id: int | str | None = Field(None, description="For like_ids: the row these hits are like.")
     hits: list[Hit]
     warning: str | None = None
 
 
 class SearchResult(BaseModel):
     hits: list[Hit] | None = Field(None, description="For one query (vector or text).")
-    results: list[QueryHits] | None = Field(None, description="For several queries (vectors or texts), in order.")
+    results: list[QueryHits] | None = Field(
+        None, description="For several queries (vectors, texts or like_ids), in order."
+    )
     anns_field: str = Field(description="The vector field searched.")
     metric_type: str | None = None
     truncated: bool = False
@@ -125,6 +132,80 @@ def text_target(info: CollectionInfo, anns_field: str | None, provider: Provider
         "this server. Pass vector, or create a text collection with milvus_create_collection "
         '{"text_field": "text"} and insert the texts there.'
     )
+
+
+LIKE_TYPES = frozenset({"FLOAT_VECTOR", "SPARSE_FLOAT_VECTOR"})
+"""Vector types whose stored values, as a query returns them, can be sent back as search data."""
+
+
+def like_target(info: CollectionInfo, anns_field: str | None) -> tuple[FieldInfo, str]:
+    """The field `like_ids` searches, and the field whose stored value each source row gives as its query.
+
+    Choice: `anns_field`; else a text collection's dense field (its stored vectors: no embedding needed),
+    else its BM25 field; else the only vector field. A BM25 field is searched with the row's text, the
+    function's input: a BM25 search takes text, and what a query returns for the output field (Milvus Lite
+    gives raw term counts) is no such query."""
+    if anns_field is not None:
+        f = pick_field(info, anns_field)
+    else:
+        setup = setup_of(info)
+        name = (setup.dense_field or setup.sparse_field) if setup is not None else None
+        f = validation.field_of_role(name, info, "anns_field") if name else pick_field(info, None)
+    texts = {sparse: text for text, sparse in bm25_fields(info)}
+    if f.name in texts:
+        return f, texts[f.name]
+    if f.is_function_output or f.type not in LIKE_TYPES:
+        raise ToolError(
+            f"like_ids cannot search '{f.name}' ({f.type}{', computed by a function' if f.is_function_output else ''}"
+            "): it searches FLOAT_VECTOR and SPARSE_FLOAT_VECTOR fields, and BM25 fields by their text. Pass "
+            "vector instead, or name another anns_field."
+        )
+    return f, f.name
+
+
+async def like_queries(
+    rt: Runtime, session: Session, info: CollectionInfo, keys: list[int | str], source: str
+) -> list[Any]:
+    """The stored `source` value of each row in `keys` (typed primary keys), in order, read with one Strong
+    query from every partition: "more like this row" names a row, wherever it is stored.
+
+    The rows are fetched and their values sent as plain queries rather than through pymilvus's
+    `search(ids=...)`: Milvus Lite refuses that form and Milvus 2.3 predates it, and this form works on all."""
+    found = await run_query(
+        session,
+        info,
+        validation.pk_filter(info, keys),
+        rt.timeout,
+        None,
+        output_fields=[source],
+        limit=len(keys),
+        consistency_level=DEFAULT_CONSISTENCY,
+    )
+    values = {row.get(info.primary.name): row.get(source) for row in found}
+    missing = [key for key in keys if key not in values]
+    if missing:
+        await rt.confirm_primary_key(session, info)
+        raise ToolError(
+            f"like_ids {errors.names([str(k) for k in clean(missing)], limit=5)} not found in '{info.name}' "
+            f"({len(values)} of {len(keys)} found); check them with milvus_query, or leave them out."
+        )
+    empty = [key for key in keys if values[key] in (None, "", {})]
+    if empty:
+        raise ToolError(
+            f"like_ids {errors.names([str(k) for k in clean(empty)], limit=5)} have no value in '{source}' to "
+            "search with; leave them out."
+        )
+    return [values[key] for key in keys]
+
+
+def excluding(info: CollectionInfo, key: int | str, filter: str | None) -> str:
+    """The filter of a like_ids search: the agent's filter, without the source row itself.
+
+    Each row gets its own search with its own filter, so the row is left out exactly, with offset paging
+    too: asking for one hit more and dropping the row would shift the page whenever the row falls among
+    the `offset` hits skipped. The searches run concurrently."""
+    own = f"{info.primary.name} != {json.dumps(key, ensure_ascii=False)}"
+    return f"{own} and ({filter})" if filter else own
 
 
 def check_search_params(params: dict[str, Any], index: IndexInfo | None, f: FieldInfo, limit: int) -> dict[str, Any]:
@@ -192,9 +273,12 @@ def check_range(metric: str, radius: float | None, range_filter: float | None) -
         )
 
 
-def no_terms_warning(filter: str | None) -> str:
-    """Why a BM25 search found nothing: no row holds any word of the query."""
+def no_terms_warning(filter: str | None, like: bool = False) -> str:
+    """Why a BM25 search found nothing: no row holds any word of the query (for like_ids, no other row
+    holds any word of the source row's text)."""
     where = " among the rows the filter keeps" if filter else ""
+    if like:
+        return f"No other row holds any word of this row's text{where}: BM25 matches whole words."
     return (
         f"No row holds any word of this text{where}: BM25 matches whole words (lowercased, split on spaces and "
         "punctuation). Try other words, or a search by meaning on a collection with embeddings."
@@ -224,6 +308,15 @@ async def milvus_search(
     vectors: Annotated[
         list[Vector] | None,
         Field(min_length=1, max_length=MAX_QUERIES, description="Several vectors; returns results per vector."),
+    ] = None,
+    like_ids: Annotated[
+        Ids,
+        Field(
+            min_length=1,
+            max_length=MAX_QUERIES,
+            description="More like these stored rows: their primary keys (INT64 as numbers or numeric strings). "
+            "Returns results per id, without the row itself.",
+        ),
     ] = None,
     anns_field: Annotated[
         FieldRef | None,
@@ -257,45 +350,56 @@ async def milvus_search(
     consistency_level: Consistency = DEFAULT_CONSISTENCY,
     database: Database = None,
 ) -> SearchResult:
-    """Find the rows nearest to a text or a vector. Give one of text, texts, vector, vectors. Each hit has
-    id, score (higher is better), distance (Milvus's raw value) and entity (output fields; vectors only
-    when named). Example: {"collection_name": "docs", "text": "solar power", "filter": "year > 2020",
-    "limit": 5}."""
+    """Find the rows nearest to a text, a vector, or rows already stored. Give one of text, texts, vector,
+    vectors, like_ids. like_ids ("more like this", e.g. [42, 7]) searches with those rows' stored vectors
+    (their text, for a BM25 field), read from any partition; results come per id, in order, each row left
+    out of its own hits. Each hit has id, score (higher is better), distance (Milvus's raw value) and
+    entity (output fields; vectors only when named). Example: {"collection_name": "docs", "text": "solar
+    power", "filter": "year > 2020", "limit": 5}."""
     rt = runtime(ctx)
     t = rt.timeout
     budget = rt.settings.max_result_bytes
-    given = [
-        n for n, v in (("text", text), ("texts", texts), ("vector", vector), ("vectors", vectors)) if v is not None
-    ]
+    forms = (("text", text), ("texts", texts), ("vector", vector), ("vectors", vectors), ("like_ids", like_ids))
+    given = [n for n, v in forms if v is not None]
     if len(given) != 1:
         raise ToolError(
-            'Give exactly one of text (e.g. "solar power"), texts, vector or vectors; got '
+            'Give exactly one of text (e.g. "solar power"), texts, vector, vectors or like_ids (e.g. [42]); got '
             f"{errors.names(given) if given else 'none'}."
         )
     if offset + limit > MAX_WINDOW:
         raise ToolError(f"offset + limit may be at most {MAX_WINDOW} (got {offset + limit}).")
     if (group_size is not None or strict_group_size is not None) and group_by_field is None:
         raise ToolError("group_size and strict_group_size apply to grouping: give group_by_field too.")
-    batch = texts is not None or vectors is not None
-    queries: list[Any] = texts or vectors or [text if text is not None else vector]
+    batch = texts is not None or vectors is not None or like_ids is not None
+    queries: list[Any] = texts or vectors or like_ids or [text if text is not None else vector]
     textual = text is not None or texts is not None
 
     async def op(session: Session, info: CollectionInfo) -> SearchResult:
-        if textual:
+        keys: list[int | str] = []
+        data: list[Any] = []  # like_ids: read from the rows once every argument is checked
+        if like_ids is not None:
+            f, source = like_target(info, anns_field)
+            keys = validation.primary_keys(like_ids, info)
+            if len(set(keys)) < len(keys):
+                twice = next(k for i, k in enumerate(keys) if k in keys[:i])
+                raise ToolError(f"like_ids names {clean(twice)!r} twice; give each id once.")
+            keywords = source != f.name  # a BM25 field, searched with each row's text
+        elif textual:
             f, embedded = text_target(info, anns_field, rt.embedder)
+            keywords = not embedded
         else:
             first = queries[0]
-            f, embedded = pick_field(info, anns_field, isinstance(first, dict) if anns_field is None else None), False
-        if textual and not embedded:
+            f, keywords = pick_field(info, anns_field, isinstance(first, dict) if anns_field is None else None), False
+        if textual and keywords:
             data = list(queries)
         elif textual:
             assert rt.embedder is not None
             data = (await embed(rt.embedder, list(queries))).vectors
-        else:
+        elif like_ids is None:
             data = [validation.vector(v, f, "vector") for v in queries]
         capabilities = session.backend.capabilities
         if f.type == "SPARSE_FLOAT_VECTOR":
-            capabilities.require("bm25" if textual and not embedded else "sparse_vectors")
+            capabilities.require("bm25" if keywords else "sparse_vectors")
         if group_by_field is not None:
             capabilities.require("group_by")
             check_group_by(group_by_field, info)
@@ -329,28 +433,42 @@ async def milvus_search(
             kwargs["strict_group_size"] = strict_group_size
         if partition_names:
             kwargs["partition_names"] = partition_names
-        with errors.explained_filter(filter, info, session.backend):
-            answer = await session.client.search(
-                info.name,
-                data=data,
-                anns_field=f.name,
-                filter=filter or "",
-                limit=limit,
-                offset=offset,
-                output_fields=fields,
-                search_params=search_params_arg,
-                consistency_level=consistency_level,
-                timeout=t,
-                **kwargs,
+
+        async def search(data: list[Any], expr: str) -> list[list[Hit]]:
+            with errors.explained_filter(filter, info, session.backend):
+                answer = await session.client.search(
+                    info.name,
+                    data=data,
+                    anns_field=f.name,
+                    filter=expr,
+                    limit=limit,
+                    offset=offset,
+                    output_fields=fields,
+                    search_params=search_params_arg,
+                    consistency_level=consistency_level,
+                    timeout=t,
+                    **kwargs,
+                )
+            return [hits_of(session, info, metric, list(raw), hidden) for raw in answer or []]
+
+        if like_ids is not None:  # one search per row, each without that row (see `excluding`)
+            sources = await like_queries(rt, session, info, keys, source)
+            answers = await gather(
+                *(
+                    lambda q=q, key=key: search([q], excluding(info, key, filter))
+                    for q, key in zip(sources, keys, strict=True)
+                )
             )
-        per_query = [hits_of(session, info, metric, list(raw), hidden) for raw in answer or []]
+            per_query = [found[0] if found else [] for found in answers]
+        else:
+            per_query = await search(data, filter or "")
         per_query += [[] for _ in range(len(queries) - len(per_query))]
         warnings: list[str | None] = []
         for hits in per_query:
             warning = None
             if not hits:
                 warning = validation.empty_result_warning(filter, info) or (
-                    no_terms_warning(filter) if textual and not embedded and radius is None else None
+                    no_terms_warning(filter, like_ids is not None) if keywords and radius is None else None
                 )
             warnings.append(warning)
         entities = [h.entity for hits in per_query for h in hits]
@@ -368,7 +486,10 @@ async def milvus_search(
                 hint = "A hit was cut to fit the result budget; name fewer output_fields."
             common = {"anns_field": f.name, "metric_type": metric, "truncated": cut or squeezed, "hint": hint}
             if batch:
-                results = [QueryHits(hits=h[:n], warning=w) for h, w in zip(per_query, warnings, strict=True)]
+                ids = [clean(k) for k in keys] or [None] * len(per_query)
+                results = [
+                    QueryHits(id=i, hits=h[:n], warning=w) for i, h, w in zip(ids, per_query, warnings, strict=True)
+                ]
                 return SearchResult(results=results, warning=overall, **common)
             return SearchResult(hits=per_query[0][:n], warning=warnings[0] or overall, **common)
 

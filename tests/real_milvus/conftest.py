@@ -19,6 +19,7 @@ import re
 import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -29,6 +30,7 @@ from mcp.client.stdio import stdio_client
 from tests import conftest as base
 
 URI = os.environ.get("MILVUS_REAL_URI", "")
+CHECKOUT = Path(__file__).resolve().parents[2]
 CALL_TIMEOUT = 60.0
 """Seconds for one tool call (index builds and loads on a 2-core machine included)."""
 
@@ -62,7 +64,8 @@ async def mcp(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Client]
     params = StdioServerParameters(
         command=sys.executable,
         args=["-m", "mcp_server_milvus", "--uri", URI],
-        env={"XDG_DATA_HOME": str(workdir / "xdg"), "PYTHONUNBUFFERED": "1"},
+        # PYTHONPATH: the checkout under test, not whichever one the virtualenv's editable install points at
+        env={"XDG_DATA_HOME": str(workdir / "xdg"), "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(CHECKOUT)},
         cwd=str(workdir),
     )
     print(f"MCP server log: {workdir / 'server.stderr'}")

@@ -7,6 +7,8 @@ with Strong consistency (`oracle`).
 
 from __future__ import annotations
 
+import math
+
 from mcp import Client
 
 from tests.real_milvus.conftest import URI, Oracle, eventually, fails, ok, real_milvus, rows
@@ -389,3 +391,25 @@ async def test_row_counts_include_unflushed_rows(mcp: Client, db: str) -> None:
     assert described["row_count"] == 3, described
     message = await fails(mcp, "milvus_create_collection", collection_name="r", dimension=4, database=db)
     assert "already exists (3 rows)" in message, message
+
+
+async def test_search_like_ids(mcp: Client, db: str) -> None:
+    """More like stored rows, on a server that predates search(ids=...): rows fetched, then searched without
+    themselves; auto ids beyond 2^53 go in and come back as strings."""
+    angles = [0, 10, 30, 70, 150]
+    await ok(mcp, "milvus_create_collection", collection_name="like", dimension=2, auto_id=True, database=db)
+    data = [{"vector": [math.cos(math.radians(a)), math.sin(math.radians(a))], "angle": a} for a in angles]
+    ids = (await ok(mcp, "milvus_insert", collection_name="like", rows=data, database=db))["ids"]
+    assert all(isinstance(i, str) for i in ids), ids
+    found = await ok(mcp, "milvus_search", collection_name="like", like_ids=[ids[2], ids[0]], database=db)
+    assert [r["id"] for r in found["results"]] == [ids[2], ids[0]]
+    assert [[h["id"] for h in r["hits"]] for r in found["results"]] == [
+        [ids[1], ids[0], ids[3], ids[4]],
+        [ids[1], ids[2], ids[3], ids[4]],
+    ]
+    paged = await ok(
+        mcp, "milvus_search", collection_name="like", like_ids=[ids[2]], filter="angle < 100", offset=1, database=db
+    )
+    assert [h["id"] for h in paged["results"][0]["hits"]] == [ids[0], ids[3]]
+    message = await fails(mcp, "milvus_search", collection_name="like", like_ids=[ids[0], "12345"], database=db)
+    assert "'12345'" in message and "1 of 2 found" in message

@@ -187,8 +187,11 @@ class SchemaCache:
             flight.done.set()
 
     def invalidate(self, key: CacheKey) -> None:
+        """Forget `key`, and every alias's entry for the collection it names: a change made through the
+        collection's own name must reach the readers of its aliases too."""
         self._epoch += 1
-        self._entries.pop(key, None)
+        for other in [key, *self._same_collection(key)]:
+            self._entries.pop(other, None)
 
     def invalidate_database(self, endpoint: str, database: str) -> None:
         self._epoch += 1
@@ -200,10 +203,18 @@ class SchemaCache:
         return self._entries.get(key)
 
     def set_loaded(self, key: CacheKey, loaded: bool) -> None:
-        """Record a load or release this server made, without a refetch."""
-        info = self._entries.get(key)
-        if info is not None:
-            self._entries[key] = replace(info, loaded=loaded, fetched_at=info.fetched_at)
+        """Record a load or release this server made, without a refetch, under every name of the collection."""
+        for other in {key, *self._same_collection(key)}:
+            info = self._entries.get(other)
+            if info is not None:
+                self._entries[other] = replace(info, loaded=loaded, fetched_at=info.fetched_at)
+
+    def _same_collection(self, key: CacheKey) -> list[CacheKey]:
+        """The other keys (aliases, or the collection's own name) whose entries describe the collection `key`
+        names: entries are keyed by the name a tool was given, and `CollectionInfo.name` is the real one."""
+        entry = self._entries.get(key)
+        names = {key[2], entry.name} if entry is not None else {key[2]}
+        return [k for k, info in self._entries.items() if k != key and k[:2] == key[:2] and info.name in names]
 
 
 def _type_name(value: Any) -> str:

@@ -81,3 +81,31 @@ async def test_mistakes_are_named(client: Client) -> None:
     message = await fails(client, "milvus_create_alias", collection_name="dosc", alias="x")
     assert "Collection 'dosc' does not exist" in message
     assert await ids(client, "current") == [0]
+
+
+async def test_a_release_through_an_alias_holds_for_the_collection_and_back(client: Client) -> None:
+    await make_docs(client, n=2)
+    await ok(client, "milvus_create_alias", collection_name="docs", alias="current")
+    await ok(client, "milvus_release_collection", collection_name="current")
+    message = await fails(client, "milvus_query", collection_name="docs")
+    assert "was released" in message and "milvus_load_collection" in message
+    await ok(client, "milvus_load_collection", collection_name="docs")
+    assert await ids(client, "current") == [0, 1]
+    await ok(client, "milvus_release_collection", collection_name="docs")
+    message = await fails(client, "milvus_query", collection_name="current")
+    assert "was released" in message
+
+
+async def test_an_index_rebuilt_through_the_collection_name_is_seen_through_its_alias(client: Client) -> None:
+    await make_docs(client, n=3)
+    await ok(client, "milvus_create_alias", collection_name="docs", alias="current")
+    query = rows(1)[0]["vector"]
+    before = await ok(client, "milvus_search", collection_name="current", vector=query, limit=1)
+    assert before["metric_type"] == "COSINE"  # the alias's schema is cached now
+    await ok(client, "milvus_release_collection", collection_name="docs")
+    await ok(client, "milvus_drop_index", collection_name="docs", index_name="vector")
+    await ok(client, "milvus_create_index", collection_name="docs", field_name="vector", metric_type="L2")
+    await ok(client, "milvus_load_collection", collection_name="docs")
+    after = await ok(client, "milvus_search", collection_name="current", vector=query, limit=1)
+    assert after["metric_type"] == "L2", after
+    assert after["hits"][0]["score"] == -after["hits"][0]["distance"]

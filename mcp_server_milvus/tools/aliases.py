@@ -2,7 +2,10 @@
 
 Pointing an alias at another collection switches every reader at once (build "docs_v2", then alter the
 alias "docs" to it). The schema cache is keyed by the name a tool was given, so each change here forgets
-the alias's entry: the next read through the alias describes the collection it now names.
+the alias's entry: the next read through the alias describes the collection it now names. Changes made
+through the collection's own name reach its aliases' entries too (`SchemaCache.invalidate`), and a release
+is recorded under the collection's own name, whichever name it came through. An alias re-pointed by another
+program is seen when the entry's TTL runs out, like any other change made elsewhere.
 """
 
 from __future__ import annotations

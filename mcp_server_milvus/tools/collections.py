@@ -295,7 +295,7 @@ async def milvus_drop_collection(
     async def op(session: Session, info: CollectionInfo) -> Dropped:
         await session.client.drop_collection(collection_name, timeout=t)
         rt.forget(session, collection_name)
-        rt.released.discard((session.database, collection_name))
+        rt.released.discard((session.database, info.name))
         return Dropped(dropped=collection_name, database=session.database)
 
     return await rt.on_collection(database, collection_name, "drop the collection", op)
@@ -350,7 +350,7 @@ async def milvus_load_collection(
     t = rt.timeout
 
     async def op(session: Session, info: CollectionInfo) -> LoadStateOut:
-        rt.released.discard((session.database, collection_name))
+        rt.released.discard((session.database, info.name))
         await rt.ensure_loaded(session, info, force=True)
         return LoadStateOut(
             collection_name=collection_name,
@@ -371,7 +371,7 @@ async def milvus_release_collection(
 
     async def op(session: Session, info: CollectionInfo) -> LoadStateOut:
         await session.client.release_collection(collection_name, timeout=t)
-        rt.released.add((session.database, collection_name))
+        rt.released.add((session.database, info.name))  # the collection's own name: aliases read it too
         rt.cache.set_loaded(session.key(collection_name), False)
         return LoadStateOut(
             collection_name=collection_name,

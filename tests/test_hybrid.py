@@ -147,6 +147,8 @@ async def test_arguments_are_checked_before_anything_runs(client: Client) -> Non
     assert "not both" in await refused(text="x", searches=both())
     assert "Give text or searches" in await refused()
     assert "exactly one of vector or text" in await refused(searches=[{"anns_field": "dense"}, both()[1]])
+    bm25_vector = [both()[0], {"anns_field": "sparse", "vector": {"12": 0.5}}]
+    assert "BM25 function from 'text'; search it with text" in await refused(searches=bm25_vector)
     assert "dimension 4" in await refused(searches=[{"anns_field": "dense", "vector": [1.0, 0.0]}, both()[1]])
     assert "'vectors'" in await refused(searches=both(), vectors=[QUERY])  # unknown names are refused
     assert "'expr'" in await refused(searches=[{**both()[0], "expr": "kind == 0"}, both()[1]])

@@ -208,9 +208,9 @@ async def milvus_hybrid_search(
 ) -> HybridResult:
     """Search several vector fields at once and fuse the rankings: keywords (BM25) and meaning, or two
     embeddings. Give text (every field a text can search) or searches, each with anns_field, vector or
-    text, and its own filter, limit and params (its index's search parameters). Hits have id, score (fused,
-    higher is better) and entity. Example: {"collection_name": "docs", "text": "error E1234 on startup",
-    "limit": 5}."""
+    text, and its own filter (and-ed with filter, which applies to all), limit and params (its index's
+    search parameters). Hits have id, score (fused, higher is better) and entity. Example:
+    {"collection_name": "docs", "text": "error E1234 on startup", "limit": 5}."""
     rt = runtime(ctx)
     t = rt.timeout
     budget = rt.settings.max_result_bytes
@@ -234,6 +234,12 @@ async def milvus_hybrid_search(
                     f, embedded = text_target(info, s.anns_field, rt.embedder)
                 else:
                     f, embedded = pick_field(info, s.anns_field), False
+                    source = next((text for text, sparse in bm25_fields(info) if sparse == f.name), None)
+                    if source is not None:
+                        raise errors.SchemaMismatch(
+                            f"searches[{len(plan)}]: '{f.name}' is filled by a BM25 function from '{source}'; "
+                            "search it with text, not a vector."
+                        )
                 plan.append((f, embedded, s))
         reqs_data: list[Any] = []
         for i, (f, _, s) in enumerate(plan):

@@ -24,6 +24,7 @@ from mcp_server_milvus.tools import (
     create,
     data,
     databases,
+    hybrid,
     indexes,
     partitions,
     query,
@@ -46,6 +47,7 @@ TOOLS = (
     *data.TOOLS,
     *query.TOOLS,
     *search.TOOLS,
+    *hybrid.TOOLS,
     *databases.TOOLS,
 )
 """Every tool, in the order `tools/list` gives them."""

@@ -45,6 +45,7 @@ async def test_every_tool_names_a_cause_nothing_anticipated(tmp_path: Path, in_p
                     "milvus_drop_database": {"confirm_name": "other"},
                     "milvus_drop_partition": {"confirm_name": SAMPLE["partition_name"]},
                     "milvus_search": {"vector": SAMPLE["vector"]},
+                    "milvus_hybrid_search": {"text": "solar power"},
                 }.get(t.name, {})
             )
             message = await fails(client, t.name, **arguments)

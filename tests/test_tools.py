@@ -37,6 +37,7 @@ EXPECTED_TOOLS = {
     "milvus_query",
     "milvus_count",
     "milvus_search",
+    "milvus_hybrid_search",
     "milvus_list_databases",
     "milvus_create_database",
     "milvus_drop_database",

@@ -66,6 +66,10 @@ class Backend(ABC):
         value = hit.get(primary)
         return hit.get("id") if value is None else value
 
+    def unsupported_search_params(self, params: dict[str, Any]) -> str | None:
+        """Why this backend cannot search with `params` (already valid for the index), or None when it can."""
+        return None
+
     def ordered_scan(self) -> dict[str, Any]:
         """Extra query arguments that make rows come back in primary-key order."""
         return {}

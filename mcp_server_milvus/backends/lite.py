@@ -71,6 +71,17 @@ class LiteBackend(Backend):
         """Lite returns BM25 distances negated (the order is right): the score is their size."""
         return abs(distance) if metric == "BM25" else super().score(metric, distance)
 
+    def unsupported_search_params(self, params: dict[str, Any]) -> str | None:
+        """Lite searches sparse fields exactly: any drop_ratio_search but 0 fails with a code it also uses
+        for bad filters."""
+        ratio = params.get("drop_ratio_search")
+        if ratio is None or ratio == 0:
+            return None
+        return (
+            f"Milvus Lite ({self.version}) searches sparse fields only with drop_ratio_search 0 (exact); leave it "
+            "out, or use a Milvus server"
+        )
+
     def ordered_scan(self) -> dict[str, Any]:
         """Lite returns a plain `id > last` query in insertion order; these flags (strings: bools raise
         TypeError in pymilvus) make it sort by primary key, as a Milvus server always does."""

@@ -63,6 +63,17 @@ async def test_multiple_vector_fields_are_explained(mcp: Client, db: str) -> Non
     await assert_nothing_created(mcp, db)
 
 
+async def test_hybrid_search_is_explained(mcp: Client, db: str) -> None:
+    """On a one-vector collection, with text or with searches: the capability, not a field count."""
+    await ok(mcp, "milvus_create_collection", collection_name="h", dimension=2, database=db)
+    await ok(mcp, "milvus_insert", collection_name="h", rows=[{"id": 1, "vector": [1.0, 0.0]}], database=db)
+    message = await fails(mcp, "milvus_hybrid_search", collection_name="h", text="solar power", database=db)
+    plain(message, "hybrid search")
+    searches = [{"anns_field": "vector", "vector": [1, 0]}, {"anns_field": "vector", "vector": [0, 1]}]
+    message = await fails(mcp, "milvus_hybrid_search", collection_name="h", searches=searches, database=db)
+    plain(message, "hybrid search")
+
+
 async def test_group_by_search_is_explained(mcp: Client, db: str) -> None:
     fields = [PK, {"name": "kind", "type": "INT64"}, {"name": "vector", "type": "FLOAT_VECTOR", "dim": 2}]
     await ok(mcp, "milvus_create_collection", collection_name="g", fields=fields, database=db)

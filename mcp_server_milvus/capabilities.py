@@ -14,19 +14,28 @@ from typing import Literal
 from mcp.server.mcpserver.exceptions import ToolError
 
 Feature = Literal[
-    "bm25", "sparse_vectors", "multi_vector", "nullable_default", "group_by", "partition_load", "embedding_functions"
+    "bm25",
+    "sparse_vectors",
+    "multi_vector",
+    "nullable_default",
+    "group_by",
+    "partition_load",
+    "partition_key",
+    "embedding_functions",
 ]
 
-SINCE: dict[Feature, tuple[int, int]] = {
-    "sparse_vectors": (2, 4),
-    "multi_vector": (2, 4),
-    "group_by": (2, 4),
-    "nullable_default": (2, 5),
-    "bm25": (2, 5),
-    "partition_load": (2, 2),
-    "embedding_functions": (2, 6),
+SINCE: dict[Feature, tuple[int, int, int]] = {
+    "sparse_vectors": (2, 4, 0),
+    "multi_vector": (2, 4, 0),
+    "group_by": (2, 4, 0),
+    "nullable_default": (2, 5, 0),
+    "bm25": (2, 5, 0),
+    "partition_load": (2, 2, 0),
+    "partition_key": (2, 2, 9),
+    "embedding_functions": (2, 6, 0),
 }
-"""The first Milvus server version with each feature."""
+"""The first Milvus server version with each feature (major, minor, patch): the partition key came in a
+patch release."""
 
 DESCRIPTION: dict[Feature, str] = {
     "bm25": "BM25 full-text search functions",
@@ -35,6 +44,7 @@ DESCRIPTION: dict[Feature, str] = {
     "nullable_default": "nullable fields and default values",
     "group_by": "grouping search (group_by_field)",
     "partition_load": "loading single partitions",
+    "partition_key": "partition keys (partition_key_field, is_partition_key)",
     "embedding_functions": "server-side embedding functions",
 }
 
@@ -45,6 +55,7 @@ INSTEAD: dict[Feature, str] = {
     "nullable_default": "give every field a value in every row",
     "group_by": "search with a larger limit and keep the best hit per group yourself",
     "partition_load": "load the whole collection with milvus_load_collection",
+    "partition_key": "keep the tenant in a scalar field and filter on it, or give each tenant a partition",
     "embedding_functions": "embed texts in your own code and pass vectors",
 }
 
@@ -62,6 +73,7 @@ class Capabilities:
     nullable_default: bool
     group_by: bool
     partition_load: bool
+    partition_key: bool
     embedding_functions: bool
 
     def as_dict(self) -> dict[str, bool]:
@@ -71,19 +83,20 @@ class Capabilities:
         """Raise a `ToolError` that explains the gap when the backend lacks `feature`."""
         if getattr(self, feature):
             return
-        major, minor = SINCE[feature]
+        since = ".".join(str(n) for n in SINCE[feature]).removesuffix(".0")
         backend = (
             f"Milvus Lite ({self.version})" if self.backend == "milvus-lite" else f"This Milvus server ({self.version})"
         )
         raise ToolError(
-            f"{backend} does not support {DESCRIPTION[feature]}; a Milvus server {major}.{minor} or newer does. "
+            f"{backend} does not support {DESCRIPTION[feature]}; a Milvus server {since} or newer does. "
             f"Instead: {INSTEAD[feature]}."
         )
 
 
-def parse_version(text: str) -> tuple[int, int] | None:
-    match = re.search(r"(\d+)\.(\d+)", text)
-    return (int(match.group(1)), int(match.group(2))) if match else None
+def parse_version(text: str) -> tuple[int, int, int] | None:
+    """(major, minor, patch) from a version string such as "v2.3.5"; patch 0 when it is not given."""
+    match = re.search(r"(\d+)\.(\d+)(?:\.(\d+))?", text)
+    return (int(match.group(1)), int(match.group(2)), int(match.group(3) or 0)) if match else None
 
 
 def from_version(version: str) -> Capabilities:

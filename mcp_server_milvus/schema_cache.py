@@ -9,6 +9,7 @@ for that collection too, since pymilvus never learns of changes made by other pr
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
@@ -46,6 +47,8 @@ class FieldInfo:
     default_value: Any = None
     is_partition_key: bool = False
     enable_analyzer: bool = False
+    analyzer_params: str | None = None
+    """As Milvus returns them: JSON text (kept as text so that the field stays hashable)."""
     is_function_output: bool = False
     description: str = ""
 
@@ -85,6 +88,8 @@ class CollectionInfo:
     loaded: bool
     properties: dict[str, Any] = field(default_factory=dict, compare=False)
     consistency_level: str | None = None
+    num_partitions: int | None = None
+    """describe_collection's count of partitions (what it counts differs by backend: see key_partitions)."""
     fetched_at: float = field(default_factory=time.monotonic, compare=False)
 
     @property
@@ -225,6 +230,12 @@ def _int_or_none(value: Any) -> int | None:
     return None if value is None else int(value)
 
 
+def _json_text(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    return json.dumps(value, sort_keys=True)
+
+
 def field_info(raw: dict[str, Any]) -> FieldInfo:
     """Build a `FieldInfo` from one field of pymilvus's `describe_collection` answer."""
     params = raw.get("params") or {}
@@ -242,6 +253,7 @@ def field_info(raw: dict[str, Any]) -> FieldInfo:
         default_value=raw.get("default_value"),
         is_partition_key=bool(raw.get("is_partition_key")),
         enable_analyzer=str(params.get("enable_analyzer", "")).lower() == "true",
+        analyzer_params=_json_text(params.get("analyzer_params")),
         is_function_output=bool(raw.get("is_function_output")),
         description=raw.get("description") or "",
     )
@@ -309,4 +321,5 @@ def collection_info(
         loaded=loaded,
         properties=properties,
         consistency_level=described.get("consistency_level_name"),
+        num_partitions=_int_or_none(described.get("num_partitions")),
     )

@@ -20,6 +20,7 @@ def test_old_server_lacks_newer_features_and_says_what_to_do() -> None:
         "nullable_default": False,
         "group_by": False,
         "partition_load": True,
+        "partition_key": True,
         "embedding_functions": False,
     }
     with pytest.raises(ToolError) as raised:
@@ -28,6 +29,14 @@ def test_old_server_lacks_newer_features_and_says_what_to_do() -> None:
     assert message.startswith("This Milvus server (v2.3.5) does not support sparse vectors")
     assert "a Milvus server 2.4 or newer does" in message
     assert "Instead: use a FLOAT_VECTOR field" in message
+
+
+def test_a_feature_of_a_patch_release() -> None:
+    assert from_version("v2.2.9").partition_key and from_version("2.3").partition_key
+    with pytest.raises(ToolError, match=r"partition keys .* a Milvus server 2\.2\.9 or newer does"):
+        from_version("v2.2.8").require("partition_key")
+    with pytest.raises(ToolError, match=r"a Milvus server 2\.5 or newer does"):
+        from_version("v2.2.8").require("bm25")
 
 
 def test_newer_and_unknown_versions() -> None:

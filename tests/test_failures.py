@@ -23,7 +23,9 @@ async def test_a_missing_partition_is_named_whatever_it_is_called(client: Client
     message = await fails(
         client, "milvus_insert", collection_name="docs", rows=rows(1, start=9), partition_name="connection_2024"
     )
-    assert message == "Partition 'connection_2024' does not exist in 'docs'. Partitions: '_default'."
+    assert (
+        message == "Partition 'connection_2024' does not exist in collection 'docs'. Existing partitions: '_default'."
+    )
     assert (await ok(client, "milvus_count", collection_name="docs"))["count"] == 2
     await ok(client, "milvus_insert", collection_name="docs", rows=rows(1, start=9), partition_name="_default")
 

@@ -14,6 +14,14 @@ from mcp_server_milvus.schema_cache import IndexInfo
 
 LOWER_IS_BETTER = frozenset({"L2", "HAMMING", "JACCARD"})
 
+ANALYZERS: dict[str, dict[str, Any]] = {
+    "standard": {"type": "standard"},
+    "english": {"type": "english"},
+    "chinese": {"type": "chinese"},
+}
+"""The analyzers a text field may name, and the `analyzer_params` a Milvus server (2.5 and newer, the
+versions with BM25) knows them by: its built-in analyzers of those names."""
+
 
 class Backend(ABC):
     """One kind of Milvus, chosen once from the version it reports at first contact."""
@@ -100,6 +108,18 @@ class Backend(ABC):
     def unsupported_field_type(self, type_name: str) -> str | None:
         """Why this backend cannot store a field of `type_name`, or None when it can."""
         return None
+
+    def analyzer_params(self, name: str) -> dict[str, Any] | str:
+        """The `analyzer_params` of analyzer `name` (one of ANALYZERS), or why this backend has no such analyzer."""
+        return ANALYZERS[name]
+
+    def unsupported_num_partitions(self, num_partitions: int) -> str | None:
+        """Why this backend cannot make `num_partitions` partitions for a partition key, or None when it can."""
+        return None
+
+    def key_partitions(self, reported: int | None) -> int | None:
+        """The partitions a partition key routes to, from describe_collection's `num_partitions`."""
+        return reported
 
     @property
     def describe_keeps_params(self) -> bool:

@@ -5,6 +5,7 @@ Each difference was measured with pymilvus 3.0.2 and milvus-lite 3.2.2 (../share
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 from typing import Any, ClassVar, Literal
 
@@ -21,6 +22,19 @@ VECTOR_INDEXES = frozenset(
 create_index, and then cannot load the collection after a flush ("reserved for a future phase")."""
 
 FIELD_TYPES_LACKING = frozenset({"BINARY_VECTOR", "FLOAT16_VECTOR", "BFLOAT16_VECTOR", "INT8_VECTOR"})
+
+ANALYZERS: dict[str, dict[str, Any]] = {"standard": {"type": "standard"}, "chinese": {"tokenizer": "jieba"}}
+"""Lite's analyzers: its tokenizers are 'standard' and 'jieba' ("unknown tokenizer type: 'english'
+(supported: 'standard', 'jieba')", code 6, for {"type": "english"} or {"type": "chinese"}). The jieba
+tokenizer imports the `jieba` package in the process that runs Lite, and without it create_collection
+fails (code 1) after nothing was created."""
+
+KEY_PARTITIONS = 16
+"""Lite gives a partition key 16 partitions (`_pk_0` to `_pk_15`, beside `_default`) whatever
+num_partitions asks, and describe_collection counts all 17. It keeps to the key otherwise: rows go by
+their key, a filter on it finds them, a row without it is refused, and create_partition and
+drop_partition are refused (code 6). It accepts `partition_name` on insert, upsert and delete, which a
+Milvus server refuses; this server refuses it on both."""
 
 _CODES: dict[tuple[Op | None, int], Failure] = {
     (Op.DESCRIBE, 6): Failure.DATABASE_MISSING,
@@ -120,6 +134,32 @@ class LiteBackend(Backend):
         if type_name not in FIELD_TYPES_LACKING:
             return None
         return f"Milvus Lite ({self.version}) does not support {type_name}; use FLOAT_VECTOR, or a Milvus server"
+
+    def analyzer_params(self, name: str) -> dict[str, Any] | str:
+        params = ANALYZERS.get(name)
+        if params is None:
+            return (
+                f"Milvus Lite ({self.version}) has no '{name}' analyzer; it knows {', '.join(map(repr, ANALYZERS))}. "
+                "Use one of those, or a Milvus server 2.5 or newer"
+            )
+        if params.get("tokenizer") == "jieba" and importlib.util.find_spec("jieba") is None:
+            return (
+                f"Milvus Lite's '{name}' analyzer needs the jieba package: install it "
+                "(pip install 'mcp-server-milvus[chinese]') and restart the server"
+            )
+        return params
+
+    def unsupported_num_partitions(self, num_partitions: int) -> str | None:
+        if num_partitions == KEY_PARTITIONS:
+            return None
+        return (
+            f"Milvus Lite ({self.version}) always makes {KEY_PARTITIONS} partitions for a partition key; leave "
+            "num_partitions out, or use a Milvus server"
+        )
+
+    def key_partitions(self, reported: int | None) -> int | None:
+        """Lite's count includes `_default`, where the key sends no row."""
+        return None if reported is None else reported - 1
 
     @property
     def describe_keeps_params(self) -> bool:

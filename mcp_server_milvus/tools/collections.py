@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from contextlib import suppress
 from typing import Annotated, Any, Literal
 
@@ -55,6 +56,7 @@ class FieldOut(BaseModel):
     default_value: Any = None
     is_partition_key: bool | None = None
     enable_analyzer: bool | None = None
+    analyzer_params: Any = None
     is_function_output: bool | None = None
     description: str | None = None
 
@@ -73,9 +75,20 @@ class FieldOut(BaseModel):
             default_value=clean(f.default_value),
             is_partition_key=f.is_partition_key or None,
             enable_analyzer=f.enable_analyzer or None,
+            analyzer_params=_analyzer(f.analyzer_params),
             is_function_output=f.is_function_output or None,
             description=f.description or None,
         )
+
+
+def _analyzer(params: str | None) -> Any:
+    """The analyzer parameters as an object, e.g. {"type": "standard"}; as Milvus sent them if not JSON."""
+    if params is None:
+        return None
+    try:
+        return json.loads(params)
+    except ValueError:
+        return params
 
 
 class IndexOut(BaseModel):
@@ -104,6 +117,10 @@ class CollectionDescription(BaseModel):
     functions: list[dict[str, Any]] | None = None
     indexes: list[IndexOut]
     partitions: list[str]
+    partition_key: str | None = Field(
+        None, description="The field whose value picks each row's partition; filter on it to read one tenant."
+    )
+    num_partitions: int | None = Field(None, description="With a partition key: the partitions it spreads rows over.")
     load_state: str
     row_count: int
     enable_dynamic_field: bool
@@ -250,6 +267,8 @@ async def milvus_describe_collection(
         partition_names = list(partitions)
         setup = setup_of(info)
         text = setup.as_dict() if setup else None
+        key = next((f.name for f in info.fields if f.is_partition_key), None)
+        key_partitions = session.backend.key_partitions(info.num_partitions) if key else None
 
         def build(n: int) -> CollectionDescription:
             cut = n < max(len(fields), len(partition_names))
@@ -263,6 +282,8 @@ async def milvus_describe_collection(
                 functions=list(info.functions) or None,
                 indexes=indexes,
                 partitions=partition_names[:n],
+                partition_key=key,
+                num_partitions=key_partitions,
                 load_state=load_state,
                 row_count=rows,
                 enable_dynamic_field=info.enable_dynamic_field,

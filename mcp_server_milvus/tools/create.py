@@ -43,8 +43,15 @@ MetricType = Annotated[
     Field(description="Similarity metric."),
 ]
 
+Analyzer = Annotated[
+    Literal["standard", "english", "chinese"],
+    BeforeValidator(lambda v: v.lower() if isinstance(v, str) else v),
+    Field(description="How text is split into words for BM25: 'standard', 'english' or 'chinese' (jieba)."),
+]
+
 DEFAULT_VARCHAR_LENGTH = 512
 TEXT_MAX_LENGTH = 65535
+PARTITION_KEY_TYPES = frozenset({"INT64", "VARCHAR"})
 
 
 class FieldSpec(ArgumentObject):
@@ -61,7 +68,10 @@ class FieldSpec(ArgumentObject):
     nullable: bool = False
     default_value: Any = None
     enable_analyzer: bool = Field(False, description="For VARCHAR fields that feed a BM25 function.")
-    is_partition_key: bool = False
+    analyzer: Analyzer | None = None
+    is_partition_key: bool = Field(
+        False, description="Milvus places each row in a partition by this field (INT64 or VARCHAR; one per schema)."
+    )
     description: str = ""
 
 
@@ -106,7 +116,54 @@ def _check_default(f: FieldSpec) -> None:
         raise ToolError(str(exc)) from None
 
 
-def _check_fields(fields: list[FieldSpec], functions: list[FunctionSpec], backend: Backend) -> None:
+def _check_partition_key(fields: list[FieldSpec], num_partitions: int | None, backend: Backend) -> None:
+    """Milvus's rules for a partition key: one field, INT64 or VARCHAR, neither the primary key nor nullable
+    (Lite takes a nullable one; a server refuses it), and num_partitions only with a key."""
+    keys = [f for f in fields if f.is_partition_key]
+    if len(keys) > 1:
+        raise ToolError(
+            f"A schema takes one partition key; is_partition_key is set on {errors.names([f.name for f in keys])}."
+        )
+    if not keys:
+        if num_partitions is not None:
+            raise ToolError(
+                "num_partitions applies to a partition key: give partition_key_field (e.g. 'tenant'), or "
+                "is_partition_key: true on one field of a full schema."
+            )
+        return
+    key = keys[0]
+    if key.type not in PARTITION_KEY_TYPES:
+        raise ToolError(f"Partition key '{key.name}' must be INT64 or VARCHAR, not {key.type}.")
+    if key.is_primary:
+        raise ToolError(
+            f"The primary key '{key.name}' cannot be the partition key; make a separate field (e.g. 'tenant') the key."
+        )
+    if key.nullable:
+        raise ToolError(f"Partition key '{key.name}' cannot be nullable: every row needs a value to be placed by.")
+    backend.capabilities.require("partition_key")
+    unsupported = None if num_partitions is None else backend.unsupported_num_partitions(num_partitions)
+    if unsupported:
+        raise ToolError(f"{unsupported}.")
+
+
+def _analyzers(fields: list[FieldSpec], backend: Backend) -> dict[str, dict[str, Any]]:
+    """The analyzer_params of each field that names an analyzer, refused where the backend lacks it."""
+    found: dict[str, dict[str, Any]] = {}
+    for f in fields:
+        if f.analyzer is None:
+            continue
+        if not f.enable_analyzer:
+            raise ToolError(f"Field '{f.name}': analyzer applies with enable_analyzer: true on a VARCHAR field.")
+        params = backend.analyzer_params(f.analyzer)
+        if isinstance(params, str):
+            raise ToolError(f"Field '{f.name}': {params}.")
+        found[f.name] = params
+    return found
+
+
+def _check_fields(
+    fields: list[FieldSpec], functions: list[FunctionSpec], backend: Backend, num_partitions: int | None
+) -> None:
     """Reject a schema Milvus would reject, saying how to fix it, before anything is created."""
     names = [f.name for f in fields]
     duplicates = sorted({n for n in names if names.count(n) > 1})
@@ -138,6 +195,7 @@ def _check_fields(fields: list[FieldSpec], functions: list[FunctionSpec], backen
             raise ToolError(f"ARRAY field '{f.name}' needs element_type (e.g. 'VARCHAR') and max_capacity (e.g. 100).")
         if f.type == "SPARSE_FLOAT_VECTOR" and f.name not in outputs and f.dim is not None:
             raise ToolError(f"Sparse vector field '{f.name}' takes no dim; remove it.")
+    _check_partition_key(fields, num_partitions, backend)
     for fn in functions:
         for name in fn.input_field_names + fn.output_field_names:
             if name not in names:
@@ -211,7 +269,11 @@ async def _remove(session: Session, collection: str, ours: bool, timeout: float)
 
 
 def _schema(
-    fields: list[FieldSpec], functions: list[FunctionSpec], enable_dynamic_field: bool, description: str
+    fields: list[FieldSpec],
+    functions: list[FunctionSpec],
+    analyzers: dict[str, dict[str, Any]],
+    enable_dynamic_field: bool,
+    description: str,
 ) -> Any:
     from pymilvus import CollectionSchema, DataType, FieldSchema, Function, FunctionType
 
@@ -233,6 +295,8 @@ def _schema(
             kwargs["default_value"] = f.default_value
         if f.enable_analyzer:
             kwargs["enable_analyzer"] = True
+        if f.name in analyzers:
+            kwargs["analyzer_params"] = analyzers[f.name]
         if f.is_partition_key:
             kwargs["is_partition_key"] = True
         built.append(FieldSchema(f.name, DataType[f.type], **kwargs))
@@ -269,9 +333,10 @@ async def _text_fields(
     id_type: str,
     auto_id: bool | None,
     max_length: int | None,
+    analyzer: Analyzer | None,
 ) -> tuple[list[FieldSpec], list[FunctionSpec], TextSetup]:
     """The fields of a text collection: the text, its BM25 vectors, and its embeddings when a provider
-    is configured (of the provider's dimension)."""
+    is configured (of the provider's dimension). Without `analyzer` Milvus uses its standard one."""
     full_text = True if full_text is None else full_text
     provider = rt.embedder
     if not full_text and provider is None:
@@ -279,9 +344,18 @@ async def _text_fields(
             "A text collection needs a vector field: keep full_text (BM25 keyword search), or start the server "
             "with an embedding provider (--embedding-provider local, from the [embeddings] extra)."
         )
+    if analyzer is not None and not full_text:
+        raise ToolError("analyzer splits text for keyword search: drop it, or keep full_text.")
+    text = FieldSpec(
+        name=text_field,
+        type="VARCHAR",
+        max_length=TEXT_MAX_LENGTH,
+        enable_analyzer=full_text,
+        analyzer=analyzer,
+    )
     fields = [
         _primary(primary_field_name, id_type, id_type == "int" if auto_id is None else auto_id, max_length),
-        FieldSpec(name=text_field, type="VARCHAR", max_length=TEXT_MAX_LENGTH, enable_analyzer=full_text),
+        text,
     ]
     functions: list[FunctionSpec] = []
     sparse_field = dense_field = None
@@ -336,6 +410,33 @@ async def milvus_create_collection(
     full_text: Annotated[
         bool | None, Field(description="With text_field: add BM25 keyword search (default true).")
     ] = None,
+    analyzer: Annotated[
+        Analyzer | None,
+        Field(
+            description="With text_field: how BM25 splits text into words: 'standard' (default), 'english' "
+            "(stems, drops stop words) or 'chinese' (jieba). Milvus Lite knows standard and chinese."
+        ),
+    ] = None,
+    partition_key_field: Annotated[
+        NewField | None,
+        Field(
+            description="Quick and text setup: a new field, e.g. 'tenant', whose value places each row in a "
+            "partition; a filter on it (\"tenant == 'a'\") then reads only that tenant's partition."
+        ),
+    ] = None,
+    partition_key_type: Annotated[
+        Literal["string", "int"] | None,
+        Field(description="Type of partition_key_field: 'string' (VARCHAR of 512, the default) or 'int' (INT64)."),
+    ] = None,
+    num_partitions: Annotated[
+        int | None,
+        Field(
+            ge=1,
+            le=1024,
+            description="With a partition key: how many partitions it spreads rows over (default: Milvus's own, 16 "
+            "on recent versions).",
+        ),
+    ] = None,
     enable_dynamic_field: Annotated[
         bool, Field(description="Accept fields not in the schema (stored as dynamic keys).")
     ] = True,
@@ -360,7 +461,8 @@ async def milvus_create_collection(
     `vector` with an AUTOINDEX (COSINE), and dynamic fields for everything else. Text setup:
     {"collection_name": "docs", "text_field": "text"} stores plain text, searchable by keywords (BM25)
     and, with an embedding provider, by meaning; ids are assigned. For a full schema pass `fields`
-    (and optionally `indexes`, `functions`) instead.
+    (and optionally `indexes`, `functions`) instead. Multi-tenant: add "partition_key_field": "tenant"
+    and every search, query or count filtered on `tenant` reads only that tenant's partition.
     """
     rt = runtime(ctx)
     t = rt.timeout
@@ -372,24 +474,35 @@ async def milvus_create_collection(
             "Give one of dimension (quick setup, e.g. dimension: 768), text_field (text, e.g. text_field: "
             f"'text') or fields (full schema); got {errors.names(given) if given else 'none'}."
         )
-    if full_text is not None and text_field is None:
-        raise ToolError("full_text applies to a text collection: give text_field too, e.g. text_field: 'text'.")
+    for name, value in (("full_text", full_text), ("analyzer", analyzer)):
+        if value is not None and text_field is None:
+            raise ToolError(f"{name} applies to a text collection: give text_field too, e.g. text_field: 'text'.")
+    if partition_key_field is not None and fields is not None:
+        raise ToolError(
+            "partition_key_field is for quick and text setup; in a full schema set is_partition_key: true on the field."
+        )
+    if partition_key_type is not None and partition_key_field is None:
+        raise ToolError("partition_key_type applies with partition_key_field, e.g. partition_key_field: 'tenant'.")
     functions = functions or []
     setup: TextSetup | None = None
     if text_field is not None:
         fields, functions, setup = await _text_fields(
-            rt, text_field, full_text, primary_field_name, id_type, auto_id, max_length
+            rt, text_field, full_text, primary_field_name, id_type, auto_id, max_length, analyzer
         )
     elif fields is None:
         fields = [_primary(primary_field_name, id_type, bool(auto_id), max_length)]
         fields.append(FieldSpec(name=vector_field_name, type="FLOAT_VECTOR", dim=dimension))
+    if partition_key_field is not None:
+        key_type = "INT64" if partition_key_type == "int" else "VARCHAR"
+        fields = [*fields, FieldSpec(name=partition_key_field, type=key_type, is_partition_key=True)]
     index_specs = _indexes(fields, indexes or [], functions, metric_type)
     vector_types = {f.name: f.type for f in fields if f.type.endswith("_VECTOR")}
 
     async def op(session: Session) -> CreatedCollection:
         client = session.client
         backend = session.backend
-        _check_fields(fields, functions, backend)
+        _check_fields(fields, functions, backend, num_partitions)
+        analyzers = _analyzers(fields, backend)
         builds = {index.field_name: _build(index, backend, index.field_name in vector_types) for index in index_specs}
         capabilities = backend.capabilities
         needs: list[tuple[Feature, bool]] = [
@@ -401,7 +514,7 @@ async def milvus_create_collection(
         for feature, used in needs:
             if used:
                 capabilities.require(feature)
-        schema = _schema(fields, functions, enable_dynamic_field, description)  # pymilvus is loaded by now
+        schema = _schema(fields, functions, analyzers, enable_dynamic_field, description)  # pymilvus is loaded now
         if await client.has_collection(collection_name, timeout=t):
             rows = await session.row_count(collection_name, t)
             raise ToolError(
@@ -416,7 +529,8 @@ async def milvus_create_collection(
             properties.update(field_lengths({f.name: f.max_length or DEFAULT_VARCHAR_LENGTH for f in varchars}))
         created = False
         try:
-            await client.create_collection(collection_name, schema=schema, properties=properties, timeout=t)
+            extra = {} if num_partitions is None else {"num_partitions": num_partitions}
+            await client.create_collection(collection_name, schema=schema, properties=properties, timeout=t, **extra)
             created = True
             for field_name, build in builds.items():
                 await backend.create_index(client, collection_name, field_name, build, field_name, t)

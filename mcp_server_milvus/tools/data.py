@@ -20,6 +20,7 @@ from mcp_server_milvus.schema_cache import CollectionInfo
 from mcp_server_milvus.sessions import Session
 from mcp_server_milvus.text import fill_embeddings, setup_of
 from mcp_server_milvus.tools import runtime, tool
+from mcp_server_milvus.tools.partitions import check_partitions
 from mcp_server_milvus.tools.query import MAX_IDS, count_rows
 
 logger = logging.getLogger(__name__)
@@ -74,19 +75,6 @@ async def existing_keys(session: Session, info: CollectionInfo, keys: list[Any],
     return found
 
 
-async def _check_partition(session: Session, info: CollectionInfo, partition: str, t: float) -> None:
-    if any(f.is_partition_key for f in info.fields):
-        raise ToolError(
-            f"Collection '{info.name}' uses a partition key, so Milvus picks partitions; leave partition_name out."
-        )
-    partitions = list(await session.client.list_partitions(info.name, timeout=t))
-    if partition not in partitions:
-        raise ToolError(
-            f"Partition '{partition}' does not exist in '{info.name}'.{errors.did_you_mean(partition, partitions)} "
-            f"Partitions: {errors.names(partitions)}."
-        )
-
-
 async def _write(
     rt: Runtime,
     session: Session,
@@ -106,7 +94,7 @@ async def _write(
     Returns Milvus's count, the ids it reported (made safe for JSON clients) and a warning, if any."""
     t = rt.timeout
     if partition:
-        await _check_partition(session, info, partition, t)
+        await check_partitions(session, info, [partition], t)
     warning = None
     setup = setup_of(info)
     if setup is not None and setup.dense_field is not None:

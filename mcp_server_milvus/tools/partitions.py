@@ -43,9 +43,24 @@ class PartitionChanged(BaseModel):
     partitions: list[str] = Field(description="The collection's partitions after the change.")
 
 
+def refuse_partition_key(info: CollectionInfo) -> None:
+    """A ToolError when the collection has a partition key: Milvus places its rows and manages its partitions
+    (a server refuses partition names on its reads and writes, Lite would take them on writes)."""
+    key = next((f for f in info.fields if f.is_partition_key), None)
+    if key is None:
+        return
+    example = f"{key.name} == 'a'" if key.type == "VARCHAR" else f"{key.name} == 1"
+    raise ToolError(
+        f"Collection '{info.name}' has the partition key '{key.name}', so Milvus manages its partitions and puts "
+        f'each row by its {key.name}: leave partition names out and filter on {key.name} instead, e.g. "{example}".'
+    )
+
+
 async def check_partitions(session: Session, info: CollectionInfo, names: list[str], timeout: float) -> list[str]:
     """The collection's partitions, once every one of `names` is known to be among them; a missing one is a
-    ToolError naming it and the existing ones (Lite would read it as empty, without an error)."""
+    ToolError naming it and the existing ones (Lite would read it as empty, without an error). Every
+    partition-scoped read and write asks here first."""
+    refuse_partition_key(info)
     existing = list(await session.client.list_partitions(info.name, timeout=timeout))
     missing = [n for n in dict.fromkeys(names) if n not in existing]
     if missing:
@@ -101,8 +116,7 @@ async def milvus_create_partition(
     t = rt.timeout
 
     async def op(session: Session, info: CollectionInfo) -> PartitionChanged:
-        if any(f.is_partition_key for f in info.fields):
-            raise ToolError(f"Collection '{info.name}' uses a partition key, so Milvus manages its partitions.")
+        refuse_partition_key(info)
         existing = list(await session.client.list_partitions(info.name, timeout=t))
         if partition_name in existing:
             raise ToolError(f"Partition '{partition_name}' already exists in collection '{info.name}'.")

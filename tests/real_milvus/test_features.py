@@ -123,3 +123,46 @@ async def test_partitions_work(mcp: Client, db: str, oracle: Oracle) -> None:
     )
     assert "nope" in message, message
     assert oracle.count("p", db) == 0
+
+
+async def test_partition_key_keeps_tenants_apart(mcp: Client, db: str, oracle: Oracle) -> None:
+    """Milvus 2.3.5 has partition keys (2.2.9 and newer): rows go by tenant, a filter on it reads one tenant, and
+    the partition names a server refuses on a partition-key collection are refused by our server first."""
+    created = await ok(
+        mcp,
+        "milvus_create_collection",
+        collection_name="shared",
+        dimension=2,
+        partition_key_field="tenant",
+        num_partitions=8,
+        database=db,
+    )
+    assert created["primary_key"] == "id"
+    tenants = ["a", "b", "c", "a", "b", "a"]
+    data = [{"id": i, "tenant": t, "vector": [1.0, float(i + 1)]} for i, t in enumerate(tenants)]
+    await ok(mcp, "milvus_insert", collection_name="shared", rows=data, database=db)
+    assert oracle.count("shared", db) == 6
+    hits = await ok(
+        mcp,
+        "milvus_search",
+        collection_name="shared",
+        vector=[1, 1],
+        filter="tenant == 'a'",
+        limit=6,
+        output_fields=["tenant"],
+        database=db,
+    )
+    assert sorted(h["id"] for h in hits["hits"]) == [0, 3, 5]
+    assert (await ok(mcp, "milvus_count", collection_name="shared", filter="tenant == 'b'", database=db))["count"] == 2
+    described = await ok(mcp, "milvus_describe_collection", collection_name="shared", database=db)
+    assert (described["partition_key"], described["num_partitions"]) == ("tenant", 8)
+    message = await fails(
+        mcp,
+        "milvus_insert",
+        collection_name="shared",
+        rows=[{"id": 9, "tenant": "a", "vector": [1, 2]}],
+        partition_name=described["partitions"][0],
+        database=db,
+    )
+    assert "partition key 'tenant'" in message, message
+    assert oracle.count("shared", db) == 6

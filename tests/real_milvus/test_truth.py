@@ -83,7 +83,9 @@ async def test_failures_are_told_apart_by_code(mcp: Client, db: str) -> None:
     message = await fails(
         mcp, "milvus_insert", collection_name="docs", rows=rows(1), partition_name="connection_2024", database=db
     )
-    assert message == "Partition 'connection_2024' does not exist in 'docs'. Partitions: '_default'."
+    assert (
+        message == "Partition 'connection_2024' does not exist in collection 'docs'. Existing partitions: '_default'."
+    )
     message = await fails(mcp, "milvus_query", collection_name="docs", filter="id = 3", database=db)
     assert "Invalid filter 'id = 3'" in message and "use '==' to compare" in message
     message = await fails(mcp, "milvus_count", collection_name="docs", database="no_such_db")

@@ -87,3 +87,20 @@ def test_import_survives_milvus_uri_holding_a_lite_path(tmp_path) -> None:
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == [str(tmp_path / "x.db"), "None", "0"]
+
+
+def test_asking_for_the_local_model_without_the_extra_names_the_extra(tmp_path) -> None:
+    """`sys.modules[name] = None` is how Python itself marks a module as not importable: the process below
+    sees no sentence-transformers, whatever this environment has installed."""
+    code = (
+        "import sys; sys.modules['sentence_transformers'] = None; "
+        "from typer.testing import CliRunner; from mcp_server_milvus.cli import app; "
+        f"r = CliRunner().invoke(app, ['--uri', {str(tmp_path / 'x.db')!r}, '--embedding-provider', 'local']); "
+        "print(r.exit_code); print(r.output)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    code_line, message = out.stdout.split("\n", 1)
+    assert code_line == "2", out.stdout
+    assert "pip install 'mcp-server-milvus[embeddings]'" in message and "--embedding-provider" in message
+    assert not (tmp_path / "x.db").exists()  # refused before anything was opened

@@ -110,3 +110,16 @@ async def test_the_tools_are_announced_as_they_behave(client: Client) -> None:
     assert tools["milvus_drop_partition"].annotations.destructive_hint is True
     assert tools["milvus_create_partition"].annotations.destructive_hint is False
     assert "partition_names" in tools["milvus_query"].input_schema["properties"]
+
+
+async def test_delete_within_one_partition(client: Client) -> None:
+    await partitioned(client)
+    gone = await ok(client, "milvus_delete", collection_name="docs", filter="id >= 0", partition_name="p2025")
+    assert gone["delete_count"] == 2
+    assert await counts(client) == {"_default": 3, "p2024": 4, "p2025": 0}
+    gone = await ok(client, "milvus_delete", collection_name="docs", ids=[0, 10, 11], partition_name="p2024")
+    assert gone["delete_count"] == 2 and gone["not_found"] == [0]  # id 0 lives in _default, and stays
+    assert await counts(client) == {"_default": 3, "p2024": 2, "p2025": 0}
+    message = await fails(client, "milvus_delete", collection_name="docs", ids=[1], partition_name="p2026")
+    assert "'p2026'" in message and "p2025" in message
+    assert (await ok(client, "milvus_count", collection_name="docs"))["count"] == 5

@@ -134,3 +134,18 @@ async def test_group_size_and_partitions_in_search(client: Client) -> None:
     assert "'nope'" in message and "_default" in message
     message = await fails(client, "milvus_search", collection_name="g", vector=[1.0, 0.0], group_size=2)
     assert "group_by_field" in message
+
+
+async def test_a_bm25_field_is_searched_with_text_and_lite_params_it_cannot_use_are_named(client: Client) -> None:
+    await make_text_docs(client)
+    message = await fails(client, "milvus_search", collection_name="notes", vector={"3": 0.5}, anns_field="text_sparse")
+    assert "filled by a BM25 function from 'text'" in message and "with text" in message
+    assert "filter" not in message
+    message = await fails(
+        client, "milvus_search", collection_name="notes", text="lava", search_params={"drop_ratio_search": 0.2}
+    )
+    assert "drop_ratio_search 0" in message and "filter" not in message
+    found = await ok(
+        client, "milvus_search", collection_name="notes", text="lava", search_params={"drop_ratio_search": 0}
+    )
+    assert found["hits"]

@@ -10,7 +10,7 @@ from typing import Any, ClassVar, Literal
 from mcp_server_milvus.capabilities import Capabilities
 from mcp_server_milvus.compat import index_params
 from mcp_server_milvus.failures import Failure, Op, common, is_backend_error
-from mcp_server_milvus.schema_cache import IndexInfo
+from mcp_server_milvus.schema_cache import CollectionInfo, IndexInfo
 
 LOWER_IS_BETTER = frozenset({"L2", "HAMMING", "JACCARD"})
 
@@ -92,6 +92,10 @@ class Backend(ABC):
         Indexes are created one call each: with several in one `IndexParams`, Milvus Lite creates only
         the first."""
         await client.create_index(collection, index_params(field_name, index_name, params), timeout=timeout)
+
+    async def delete(self, client: Any, info: CollectionInfo, expr: str, partition: str | None, timeout: float) -> None:
+        """Delete the rows matching `expr`, in every partition or only in `partition`."""
+        await client.delete(info.name, filter=expr, partition_name=partition, timeout=timeout)
 
     async def drop_partition(self, client: Any, collection: str, partition: str, timeout: float) -> None:
         """Drop a partition. A server refuses to drop a loaded partition, so it is released first."""

@@ -6,12 +6,14 @@ Each difference was measured with pymilvus 3.0.2 and milvus-lite 3.2.2 (../share
 from __future__ import annotations
 
 import importlib.util
+import json
 import logging
 from typing import Any, ClassVar, Literal
 
 from mcp_server_milvus.backends.base import Backend, partition_stats_total
 from mcp_server_milvus.compat import INTERNALS, wait_for_index
 from mcp_server_milvus.failures import Failure, Op, grpc_status, milvus_code
+from mcp_server_milvus.schema_cache import CollectionInfo
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +37,9 @@ num_partitions asks, and describe_collection counts all 17. It keeps to the key 
 their key, a filter on it finds them, a row without it is refused, and create_partition and
 drop_partition are refused (code 6). It accepts `partition_name` on insert, upsert and delete, which a
 Milvus server refuses; this server refuses it on both."""
+
+DELETE_BATCH = 1000
+"""Keys per delete when a partition's rows are deleted by key."""
 
 _CODES: dict[tuple[Op | None, int], Failure] = {
     (Op.DESCRIBE, 6): Failure.DATABASE_MISSING,
@@ -114,6 +119,31 @@ class LiteBackend(Backend):
             if grpc_status(exc) != "UNIMPLEMENTED":
                 raise
             await wait_for_index(client, collection, index_name, timeout)
+
+    async def delete(self, client: Any, info: CollectionInfo, expr: str, partition: str | None, timeout: float) -> None:
+        """Lite's delete ignores `partition_name` and deletes the matching rows of every partition. So the
+        partition's matching keys are read first and deleted by key: a key is unique across a Lite
+        collection (an insert of an existing key overwrites it, in whichever partition it was), so deleting
+        a key deletes exactly the partition's row."""
+        if partition is None:
+            return await super().delete(client, info, expr, None, timeout)
+        key = info.primary.name
+        seen: set[Any] = set()
+        while True:
+            rows = await client.query(
+                info.name,
+                filter=expr,
+                output_fields=[key],
+                partition_names=[partition],
+                limit=DELETE_BATCH,
+                consistency_level="Strong",
+                timeout=timeout,
+            )
+            keys = [row[key] for row in rows if row[key] not in seen]
+            if not keys:  # none left, or Lite did not delete the last ones: the caller counts again
+                return
+            seen.update(keys)
+            await client.delete(info.name, filter=f"{key} in {json.dumps(keys, ensure_ascii=False)}", timeout=timeout)
 
     async def drop_partition(self, client: Any, collection: str, partition: str, timeout: float) -> None:
         """Lite drops a loaded partition as it is, and has no ReleasePartitions (UNIMPLEMENTED)."""

@@ -53,13 +53,17 @@ class Upserted(BaseModel):
 
 class Deleted(BaseModel):
     delete_count: int
-    not_found: list[int | str] | None = Field(None, description="Requested ids that did not exist.")
+    not_found: list[int | str] | None = Field(
+        None, description="Requested ids that did not exist (in partition_name, when given)."
+    )
     truncated: bool | None = Field(None, description="True when not_found was cut to fit the result budget.")
     warning: str | None = None
 
 
-async def existing_keys(session: Session, info: CollectionInfo, keys: list[Any], t: float) -> list[Any]:
-    """Which of `keys` (typed primary keys) are in the collection, in any partition."""
+async def existing_keys(
+    session: Session, info: CollectionInfo, keys: list[Any], t: float, partitions: list[str] | None = None
+) -> list[Any]:
+    """Which of `keys` (typed primary keys) are in the collection: in any partition, or in `partitions`."""
     found: list[Any] = []
     for start in range(0, len(keys), BATCH_ROWS):
         chunk = keys[start : start + BATCH_ROWS]
@@ -68,6 +72,7 @@ async def existing_keys(session: Session, info: CollectionInfo, keys: list[Any],
             filter=validation.pk_filter(info, chunk),
             output_fields=[info.primary.name],
             limit=len(chunk),
+            partition_names=partitions,
             consistency_level=DEFAULT_CONSISTENCY,
             timeout=t,
         )
@@ -213,10 +218,12 @@ async def milvus_delete(
     collection_name: CollectionName,
     ids: Annotated[Ids, Field(max_length=MAX_IDS)] = None,
     filter: Filter = None,
+    partition_name: Annotated[PartitionName, Field(description="Delete only within this partition.")] = None,
     database: Database = None,
 ) -> Deleted:
-    """Delete rows by primary key (`ids`) or by `filter` (exactly one of the two). Returns how many
-    rows really existed and were deleted, e.g. {"filter": "year < 2000"}."""
+    """Delete rows by primary key (`ids`) or by `filter` (exactly one of the two), in every partition or
+    only `partition_name`. Returns how many rows really existed and were deleted, e.g.
+    {"filter": "year < 2000"}."""
     rt = runtime(ctx)
     t = rt.timeout
     budget = rt.settings.max_result_bytes
@@ -226,9 +233,13 @@ async def milvus_delete(
     async def op(session: Session, info: CollectionInfo) -> Deleted:
         missing: list[Any] = []
         warning = None
+        partitions = [partition_name] if partition_name is not None else None
+        scope = {"partition_names": partitions} if partitions else {}
+        if partitions:
+            await check_partitions(session, info, partitions, t)
         if ids is not None:
             wanted = list(dict.fromkeys(validation.primary_keys(ids, info)))
-            found = set(await existing_keys(session, info, wanted, t))
+            found = set(await existing_keys(session, info, wanted, t, partitions))
             missing = [k for k in wanted if k not in found]
             if missing:
                 await rt.confirm_primary_key(session, info)
@@ -237,15 +248,15 @@ async def milvus_delete(
         else:
             assert filter is not None
             expr = filter
-            before = await count_rows(session, info, expr, filter, t, DEFAULT_CONSISTENCY)
+            before = await count_rows(session, info, expr, filter, t, DEFAULT_CONSISTENCY, **scope)
             if not before:
                 warning = validation.empty_result_warning(filter, info)
         after = 0
         if before:
             # pymilvus's async delete drops Milvus's answer (errors included): count again to know.
             async with rt.write_lock(session, info.name):
-                await session.client.delete(info.name, filter=expr, timeout=t)
-                after = await count_rows(session, info, expr, filter, t, DEFAULT_CONSISTENCY)
+                await session.backend.delete(session.client, info, expr, partition_name, t)
+                after = await count_rows(session, info, expr, filter, t, DEFAULT_CONSISTENCY, **scope)
         if after and after >= before:
             raise ToolError(
                 f"Milvus did not delete the rows: {after} still match. Nothing was deleted; check the "

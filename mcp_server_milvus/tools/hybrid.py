@@ -34,7 +34,13 @@ from mcp_server_milvus.text import bm25_fields, dense_provider, embed, setup_of
 from mcp_server_milvus.tools import runtime, tool
 from mcp_server_milvus.tools.partitions import check_partitions
 from mcp_server_milvus.tools.query import MAX_WINDOW, output_warning
-from mcp_server_milvus.tools.search import Vector, check_search_params, pick_field, text_target
+from mcp_server_milvus.tools.search import (
+    Vector,
+    check_search_params,
+    pick_field,
+    refuse_vector_for_bm25,
+    text_target,
+)
 
 MAX_SEARCHES = 10
 """Sub-searches per call: each is one vector search of its own."""
@@ -234,12 +240,7 @@ async def milvus_hybrid_search(
                     f, embedded = text_target(info, s.anns_field, rt.embedder)
                 else:
                     f, embedded = pick_field(info, s.anns_field), False
-                    source = next((text for text, sparse in bm25_fields(info) if sparse == f.name), None)
-                    if source is not None:
-                        raise errors.SchemaMismatch(
-                            f"searches[{len(plan)}]: '{f.name}' is filled by a BM25 function from '{source}'; "
-                            "search it with text, not a vector."
-                        )
+                    refuse_vector_for_bm25(info, f, f"searches[{len(plan)}]")
                 plan.append((f, embedded, s))
         reqs_data: list[Any] = []
         for i, (f, _, s) in enumerate(plan):

@@ -134,6 +134,17 @@ def text_target(info: CollectionInfo, anns_field: str | None, provider: Provider
     )
 
 
+def refuse_vector_for_bm25(info: CollectionInfo, f: FieldInfo, where: str) -> None:
+    """A BM25 field is searched with text: Milvus makes the query's sparse vector from it. A sparse vector
+    sent there fails with a code Milvus also uses for bad filters, so the agent would be told to fix its
+    filter."""
+    source = next((text for text, sparse in bm25_fields(info) if sparse == f.name), None)
+    if source is not None:
+        raise errors.SchemaMismatch(
+            f"{where}: '{f.name}' is filled by a BM25 function from '{source}'; search it with text, not a vector."
+        )
+
+
 LIKE_TYPES = frozenset({"FLOAT_VECTOR", "SPARSE_FLOAT_VECTOR"})
 """Vector types whose stored values, as a query returns them, can be sent back as search data."""
 
@@ -390,6 +401,7 @@ async def milvus_search(
         else:
             first = queries[0]
             f, keywords = pick_field(info, anns_field, isinstance(first, dict) if anns_field is None else None), False
+            refuse_vector_for_bm25(info, f, "vector")
         if textual and keywords:
             data = list(queries)
         elif textual:
@@ -413,6 +425,9 @@ async def milvus_search(
                 f"metric_type out (got '{metric_type}')."
             )
         params = dict(check_search_params(search_params or {}, index, f, limit))
+        lacking = session.backend.unsupported_search_params(params)
+        if lacking:
+            raise ToolError(f"search_params on '{f.name}': {lacking}.")
         check_range(metric or "COSINE", radius, range_filter)
         if radius is not None:
             params["radius"] = radius

@@ -125,6 +125,22 @@ async def test_partitions_work(mcp: Client, db: str, oracle: Oracle) -> None:
     assert oracle.count("p", db) == 0
 
 
+async def test_partition_counts_and_deletes_are_exact(mcp: Client, db: str, oracle: Oracle) -> None:
+    """Per-partition row counts, and a delete within one partition, agree with the oracle on a server too."""
+    await ok(mcp, "milvus_create_collection", collection_name="p", dimension=2, database=db)
+    await ok(mcp, "milvus_create_partition", collection_name="p", partition_name="y2024", database=db)
+    rows = [{"id": i, "vector": [1.0, float(i + 1)]} for i in range(7)]
+    await ok(mcp, "milvus_insert", collection_name="p", rows=rows[:3], database=db)
+    await ok(mcp, "milvus_insert", collection_name="p", rows=rows[3:], partition_name="y2024", database=db)
+    listed = await ok(mcp, "milvus_list_partitions", collection_name="p", database=db)
+    assert {x["name"]: x["row_count"] for x in listed["partitions"]} == {"_default": 3, "y2024": 4}
+    counted = await ok(mcp, "milvus_count", collection_name="p", partition_names=["y2024"], database=db)
+    assert counted["count"] == 4
+    gone = await ok(mcp, "milvus_delete", collection_name="p", filter="id >= 0", partition_name="y2024", database=db)
+    assert gone["delete_count"] == 4
+    assert oracle.count("p", db) == 3 == oracle.count("p", db, "id < 3")
+
+
 async def test_partition_key_keeps_tenants_apart(mcp: Client, db: str, oracle: Oracle) -> None:
     """Milvus 2.3.5 has partition keys (2.2.9 and newer): rows go by tenant, a filter on it reads one tenant, and
     the partition names a server refuses on a partition-key collection are refused by our server first."""

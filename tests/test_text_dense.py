@@ -121,3 +121,51 @@ async def test_the_event_loop_stays_responsive_while_the_model_loads() -> None:
     await provider.aclose()
     assert loading > 0.5  # a real load happened while the ticker ran
     assert max(gaps) < 0.25, (max(gaps), loading)
+
+
+async def test_a_listing_answers_while_the_first_text_call_loads_the_model(tmp_path) -> None:
+    """Through MCP: while a fresh server's first text call starts the model (seconds of imports), listings
+    keep answering. A model loaded in the server's own process would hold every listing for the load."""
+    import time
+
+    import anyio
+
+    server = build_server(Settings(uri=str(tmp_path / "m.db"), embedding_provider="local"))
+    async with Client(server, raise_exceptions=True) as c:
+        await ok(c, "milvus_list_collections")
+        done = anyio.Event()
+        took: list[float] = []
+        loading: list[float] = []
+
+        async def first_text_call() -> None:
+            started = time.perf_counter()
+            await ok(c, "milvus_create_collection", collection_name="t", text_field="text")
+            loading.append(time.perf_counter() - started)
+            done.set()
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(first_text_call)
+            while not done.is_set():
+                started = time.perf_counter()
+                await ok(c, "milvus_list_collections")
+                took.append(time.perf_counter() - started)
+                await anyio.sleep(0.05)
+    assert loading[0] > 1.0, loading  # the model really loaded meanwhile
+    assert len(took) >= 5 and max(took) < 1.0, (loading, took)
+
+
+async def test_a_row_may_bring_its_own_embedding(tmp_path) -> None:
+    server = build_server(Settings(uri=str(tmp_path / "m.db"), embedding_provider="local"))
+    async with Client(server, raise_exceptions=True) as c:
+        await ok(c, "milvus_create_collection", collection_name="t", text_field="text", enable_dynamic_field=False)
+        own = [0.0] * 384
+        own[0] = 1.0
+        inserted = await ok(
+            c, "milvus_insert", collection_name="t", rows=[{"text": "mine", "text_dense": own}, {"text": "filled"}]
+        )
+        assert inserted["insert_count"] == 2
+        got = await ok(c, "milvus_query", collection_name="t", output_fields=["text", "text_dense"])
+        vectors = {r["text"]: r["text_dense"] for r in got["rows"]}
+        assert vectors["mine"][:2] == [1.0, 0.0] and vectors["filled"] != vectors["mine"]
+        message = await fails(c, "milvus_insert", collection_name="t", rows=[{"text": "x", "text_dense": [1.0]}])
+        assert "Row 0" in message and "384" in message

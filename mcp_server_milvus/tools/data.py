@@ -103,9 +103,11 @@ async def _write(
     warning = None
     setup = setup_of(info)
     if setup is not None and setup.dense_field is not None:
-        validation.rows(
-            rows, replace(info, fields=tuple(f for f in info.fields if f.name != setup.dense_field)), upsert=upsert
-        )
+        # Every row checked before the model is paid for, the dense field optional (the model fills it
+        # where a row brings none) but checked where a row brings its own vector.
+        dense = setup.dense_field
+        optional = tuple(replace(f, nullable=True) if f.name == dense else f for f in info.fields)
+        validation.rows(rows, replace(info, fields=optional), upsert=upsert)
         rows, warning = await fill_embeddings(setup, rt.embedder, info.name, rows)
     rows = validation.rows(rows, info, upsert=upsert)
     verb = "upserted" if upsert else "inserted"

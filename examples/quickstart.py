@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Quickstart: start mcp-server-milvus over stdio and drive it with a real MCP client.
 
-It creates a collection of 8-dimensional vectors, inserts a few titled documents, searches them,
-queries them by filter, and drops the collection: the same tool calls an AI agent makes.
+It creates a text collection, inserts a few documents as plain text, searches them by keywords (and, when
+the server has an embedding model, by meaning and both at once), queries them by filter, and drops the
+collection: the same tool calls an AI agent makes, with no vector in sight.
 
     python examples/quickstart.py                    # a throwaway Milvus Lite database in a temp dir
     python examples/quickstart.py --uri ./demo.db    # your own Milvus Lite file (kept afterwards)
@@ -19,7 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import math
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -29,20 +30,6 @@ from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
 
 COLLECTION = "quickstart"
-DIM = 8
-
-# A toy embedding so that the example runs offline: each of the 8 dimensions is a topic, and a text
-# scores on a topic for each of its keywords. Use a real embedding model in practice.
-TOPICS: list[set[str]] = [
-    {"database", "databases", "milvus", "collection", "collections", "store", "stores"},
-    {"search", "similarity", "similar", "nearest", "find", "neighbour", "neighbours"},
-    {"ai", "agent", "agents", "llm", "model", "models", "assistant"},
-    {"vector", "vectors", "cosine", "angle", "embedding", "embeddings"},
-    {"fruit", "banana", "bananas", "potassium", "food", "recipe"},
-    {"fox", "dog", "animal", "animals", "cat"},
-    {"index", "indexes", "hnsw", "graph", "ivf"},
-    {"protocol", "mcp", "tool", "tools", "server"},
-]
 
 DOCUMENTS = [
     (1, "Milvus is a vector database built for similarity search"),
@@ -53,15 +40,9 @@ DOCUMENTS = [
     (6, "The quick brown fox jumps over the lazy dog"),
 ]
 
-QUESTION = "find similar vectors in a database"
-
-
-def embed(text: str) -> list[float]:
-    """An 8-dimensional unit vector for `text` (see TOPICS); never all zeros."""
-    words = [w.strip(".,;:!?").lower() for w in text.split()]
-    vector = [0.05 + sum(w in topic for w in words) for topic in TOPICS]
-    norm = math.sqrt(sum(x * x for x in vector))
-    return [round(x / norm, 6) for x in vector]
+KEYWORDS = "similarity search"
+MEANING = "healthy food to eat"
+HYBRID = "graph index for finding close matches"
 
 
 class ToolFailed(Exception):
@@ -83,11 +64,25 @@ def step(title: str) -> None:
     print(f"\n== {title}")
 
 
+def show(found: dict[str, Any]) -> None:
+    for rank, hit in enumerate(found["hits"], 1):
+        print(f"hit {rank}: id {hit['id']}  score {hit['score']:.3f}  {hit['entity'].get('text')}")
+
+
 async def run(uri: str, errlog: TextIO) -> None:
-    params = StdioServerParameters(command=sys.executable, args=["-m", "mcp_server_milvus", "--uri", uri])
+    # The server reads its other options from this environment (MILVUS_TOKEN, MILVUS_MCP_EMBEDDING_PROVIDER, ...).
+    params = StdioServerParameters(
+        command=sys.executable, args=["-m", "mcp_server_milvus", "--uri", uri], env=dict(os.environ)
+    )
     async with Client(stdio_client(params, errlog=errlog)) as client:
         info = await call(client, "milvus_server_info")
         print(f"Connected to {info['backend']} {info['server_version']} at {info['uri']}")
+        embedding = info.get("embedding")
+        print(
+            f"Embeddings: {embedding['provider']} model {embedding['model']}"
+            if embedding
+            else "Embeddings: none (keyword search only; pip install 'mcp-server-milvus[embeddings]' adds meaning)"
+        )
         tools = await client.list_tools()
         print(
             f"The server offers {len(tools.tools)} tools, e.g. " + ", ".join(t.name for t in tools.tools[:4]) + ", ..."
@@ -98,50 +93,45 @@ async def run(uri: str, errlog: TextIO) -> None:
             await call(client, "milvus_drop_collection", collection_name=COLLECTION, confirm_name=COLLECTION)
             print(f"(dropped the '{COLLECTION}' collection left by an earlier run)")
 
-        step(f"Create the collection '{COLLECTION}' (dimension {DIM}, COSINE)")
-        created = await call(client, "milvus_create_collection", collection_name=COLLECTION, dimension=DIM)
+        step(f"Create the text collection '{COLLECTION}' (no vectors to bring: the server makes them)")
+        created = await call(
+            client, "milvus_create_collection", collection_name=COLLECTION, text_field="text", auto_id=False
+        )
         for field in created["vector_fields"]:
-            print(
-                f"vector field '{field['name']}': dim {field['dim']}, {field['index_type']} index, "
-                f"{field['metric_type']}; load state {created['load_state']}"
-            )
+            print(f"vector field '{field['name']}': {field['index_type']} index, {field['metric_type']}")
 
-        step(f"Insert {len(DOCUMENTS)} documents")
-        rows = [{"id": doc_id, "vector": embed(title), "title": title} for doc_id, title in DOCUMENTS]
+        step(f"Insert {len(DOCUMENTS)} documents as plain text")
+        rows = [{"id": doc_id, "text": text} for doc_id, text in DOCUMENTS]
         inserted = await call(client, "milvus_insert", collection_name=COLLECTION, rows=rows)
         print(f"inserted {inserted['insert_count']} rows, ids {inserted['ids']}")
 
-        step(f"Search: {QUESTION!r}")
+        step(f"Search by keywords (BM25): {KEYWORDS!r}")
+        sparse = next(f["name"] for f in created["vector_fields"] if f["metric_type"] == "BM25")
         found = await call(
-            client,
-            "milvus_search",
-            collection_name=COLLECTION,
-            vector=embed(QUESTION),
-            limit=3,
-            output_fields=["title"],
+            client, "milvus_search", collection_name=COLLECTION, text=KEYWORDS, anns_field=sparse, limit=3
         )
-        for rank, hit in enumerate(found["hits"], 1):
-            print(f"hit {rank}: id {hit['id']}  score {hit['score']:.3f}  {hit['entity'].get('title')}")
+        show(found)
 
-        step("Search again, only among ids above 3 (a filter)")
+        step("The same, only among ids above 3 (a filter)")
         found = await call(
-            client,
-            "milvus_search",
-            collection_name=COLLECTION,
-            vector=embed(QUESTION),
-            filter="id > 3",
-            limit=2,
-            output_fields=["title"],
+            client, "milvus_search", collection_name=COLLECTION, text=KEYWORDS, anns_field=sparse, filter="id > 3"
         )
-        for rank, hit in enumerate(found["hits"], 1):
-            print(f"hit {rank}: id {hit['id']}  score {hit['score']:.3f}  {hit['entity'].get('title')}")
+        show(found)
 
-        step('Query: rows whose title contains "vector"')
+        if embedding:
+            step(f"Search by meaning: {MEANING!r} (no word in common with the answer)")
+            found = await call(client, "milvus_search", collection_name=COLLECTION, text=MEANING, limit=2)
+            show(found)
+            step(f"Hybrid search, keywords and meaning fused: {HYBRID!r}")
+            found = await call(client, "milvus_hybrid_search", collection_name=COLLECTION, text=HYBRID, limit=2)
+            show(found)
+
+        step('Query: rows whose text contains "vector"')
         queried = await call(
-            client, "milvus_query", collection_name=COLLECTION, filter='title like "%vector%"', output_fields=["title"]
+            client, "milvus_query", collection_name=COLLECTION, filter='text like "%vector%"', output_fields=["text"]
         )
-        for row in sorted(queried["rows"], key=lambda r: r["id"]):
-            print(f"row id {row['id']}: {row['title']}")
+        for row in queried["rows"]:
+            print(f"row id {row['id']}: {row['text']}")
         counted = await call(client, "milvus_count", collection_name=COLLECTION)
         print(f"{counted['count']} rows in the collection")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -29,25 +30,37 @@ def load(name: str) -> dict[str, Any]:
 
 
 @pytest.mark.subprocess
-@pytest.mark.parametrize("own_uri", [False, True], ids=["temp-db", "uri"])
+@pytest.mark.parametrize("own_uri", [False, True], ids=["temp-db-auto-provider", "uri-no-provider"])
 def test_quickstart_runs(tmp_path: Path, own_uri: bool) -> None:
+    """With the default provider (the local model when the [embeddings] extra is installed, as in CI) and
+    with none: keyword search needs no model."""
     db = tmp_path / "mine.db"
     args = ["--uri", str(db)] if own_uri else []
+    env = clean_env(tmp_path)
+    if own_uri:
+        env["MILVUS_MCP_EMBEDDING_PROVIDER"] = "none"
     done = subprocess.run(
         [sys.executable, str(EXAMPLES / "quickstart.py"), *args],
         capture_output=True,
         text=True,
-        timeout=90,
-        env=clean_env(tmp_path),
+        timeout=120,
+        env=env,
         cwd=tmp_path,
     )
     assert done.returncode == 0, f"stdout:\n{done.stdout}\nstderr:\n{done.stderr}"
     out = done.stdout
     assert "Connected to milvus-lite" in out
-    assert "dim 8" in out
-    # The nearest document to "find similar vectors in a database" is the one about Milvus.
-    assert "hit 1: id 1 " in out and "Milvus is a vector database" in out
+    assert "vector field 'text_sparse': SPARSE_INVERTED_INDEX index, BM25" in out
+    # By keywords, "similarity search" is first of all the document that holds both words.
+    keywords = out.split("== Search by keywords")[1].split("==")[0]
+    assert "hit 1: id 1 " in keywords and "Milvus is a vector database" in keywords
     assert "row id 3: Cosine similarity" in out
+    if own_uri or importlib.util.find_spec("sentence_transformers") is None:
+        assert "Embeddings: none" in out and "Search by meaning" not in out
+    else:  # "healthy food to eat" shares no word with the bananas, and finds them by meaning
+        meaning = out.split("== Search by meaning")[1].split("==")[0]
+        assert "hit 1: id 4 " in meaning, meaning
+        assert "== Hybrid search" in out
     assert "dropped 'quickstart'" in out
     assert out.rstrip().endswith("Done.")
     assert "Traceback" not in done.stderr

@@ -198,8 +198,8 @@ async def test_an_analyzer_lite_lacks_is_refused_before_anything_is_made(client:
         client, "milvus_create_collection", collection_name="en", text_field="text", analyzer="english"
     )
     assert message == (
-        "Field 'text': Milvus Lite (milvus_lite-3.2.2) has no 'english' analyzer; it knows 'standard', 'chinese'. "
-        "Use one of those, or a Milvus server 2.5 or newer."
+        "Field 'text': Milvus Lite (milvus_lite-3.2.2) has no 'english' analyzer; it knows 'standard' and 'chinese' (its "
+        "jieba tokenizer). Use one of those, or a Milvus server 2.5 or newer."
     )
     message = await fails(client, "milvus_create_collection", collection_name="en", dimension=4, analyzer="standard")
     assert message == "analyzer applies to a text collection: give text_field too, e.g. text_field: 'text'."

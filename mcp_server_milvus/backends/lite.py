@@ -169,8 +169,8 @@ class LiteBackend(Backend):
         params = ANALYZERS.get(name)
         if params is None:
             return (
-                f"Milvus Lite ({self.version}) has no '{name}' analyzer; it knows {', '.join(map(repr, ANALYZERS))}. "
-                "Use one of those, or a Milvus server 2.5 or newer"
+                f"Milvus Lite ({self.version}) has no '{name}' analyzer; it knows 'standard' and 'chinese' (its jieba "
+                "tokenizer). Use one of those, or a Milvus server 2.5 or newer"
             )
         if params.get("tokenizer") == "jieba" and importlib.util.find_spec("jieba") is None:
             return (

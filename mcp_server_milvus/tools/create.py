@@ -466,6 +466,7 @@ async def milvus_create_collection(
     """
     rt = runtime(ctx)
     t = rt.timeout
+    rt.visibility.check_new("collections", collection_name)
     given = [
         name for name, value in (("dimension", dimension), ("text_field", text_field), ("fields", fields)) if value
     ]

@@ -186,6 +186,9 @@ async def test_hidden_collections_are_absent_and_refused_as_missing(client: Clie
         assert "Alias 'docs_peek' does not exist" in await fails(
             agent, "milvus_alter_alias", collection_name="docs_a", alias="docs_peek"
         )
+        # A name taken by an alias of a hidden collection says no more than that.
+        taken = await fails(agent, "milvus_create_collection", collection_name="docs_peek", dimension=4)
+        assert taken == "The name 'docs_peek' is taken; choose another collection_name."
         assert await fails(agent, "milvus_create_alias", collection_name="secret", alias="docs_s") == missing(
             "secret", visible
         )

@@ -131,6 +131,13 @@ def test_an_unknown_tool_stops_the_start(tmp_path) -> None:
     assert not (tmp_path / "x.db").exists()  # refused before anything was opened
 
 
+def test_help_names_the_operator_options() -> None:
+    result = CliRunner().invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for word in ("--read-only", "--tools", "--exclude-tools", "--collections", "--databases", "MILVUS_MCP_READ_ONLY"):
+        assert word in result.output, word
+
+
 def test_the_default_database_must_be_allowed() -> None:
     result = CliRunner().invoke(app, ["--uri", "/tmp/never.db", "--databases", "team_*"])
     assert result.exit_code == 2

@@ -126,6 +126,48 @@ def serve(
             show_default=False,
         ),
     ] = None,
+    read_only: Annotated[
+        bool,
+        typer.Option(
+            envvar=_env("READ_ONLY"),
+            help="Offer only the tools that change nothing (lists, describes, query, count, search, server info), "
+            "and milvus_load_collection.",
+        ),
+    ] = False,
+    tools: Annotated[
+        str | None,
+        typer.Option(
+            envvar=_env("TOOLS"),
+            help="Offer only these tools, comma-separated: tool names or groups (collections, partitions, aliases, "
+            "indexes, data, query, search, databases, server).",
+            show_default=False,
+        ),
+    ] = None,
+    exclude_tools: Annotated[
+        str | None,
+        typer.Option(
+            envvar=_env("EXCLUDE_TOOLS"),
+            help="Never offer these tools, comma-separated: tool names or groups.",
+            show_default=False,
+        ),
+    ] = None,
+    collections: Annotated[
+        str | None,
+        typer.Option(
+            envvar=_env("COLLECTIONS"),
+            help="Collections agents may see, comma-separated names or glob patterns (e.g. 'docs_*'), in every "
+            "database; the others are invisible and refused as missing.",
+            show_default=False,
+        ),
+    ] = None,
+    databases: Annotated[
+        str | None,
+        typer.Option(
+            envvar=_env("DATABASES"),
+            help="Databases agents may see, comma-separated names or glob patterns; --db must be one of them.",
+            show_default=False,
+        ),
+    ] = None,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
     ] = False,
@@ -148,6 +190,11 @@ def serve(
         "embedding_provider": embedding_provider.lower(),
         "embedding_model": embedding_model,
         "embedding_base_url": embedding_base_url,
+        "read_only": read_only,
+        "tools": tools,
+        "exclude_tools": exclude_tools,
+        "collections": collections,
+        "databases": databases,
     }
     if uri:
         values["uri"] = uri
@@ -174,11 +221,12 @@ def run(settings: Settings) -> None:
 
     from mcp_server_milvus.embeddings import EmbeddingUnavailable
     from mcp_server_milvus.server import build_server
+    from mcp_server_milvus.toolset import ToolChoiceError
 
     logger = logging.getLogger("mcp_server_milvus")
     try:
         server = build_server(settings)
-    except EmbeddingUnavailable as exc:
+    except (EmbeddingUnavailable, ToolChoiceError) as exc:
         typer.echo(f"Error: {exc}", err=True)
         raise typer.Exit(2) from None
     embedder = server.runtime.embedder

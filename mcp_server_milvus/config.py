@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, field_validator
 
 Transport = Literal["stdio", "sse", "streamable-http"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
@@ -47,6 +47,40 @@ class Settings(BaseModel):
     """Who embeds text: `auto` is `local` when the [embeddings] extra is installed, else `none`."""
     embedding_model: str | None = None
     embedding_base_url: str | None = None
+    read_only: bool = False
+    """Offer only the tools annotated read-only, and milvus_load_collection."""
+    tools: tuple[str, ...] = ()
+    """Offer only these tools: names or groups (see `toolset`); empty offers every tool."""
+    exclude_tools: tuple[str, ...] = ()
+    """Never offer these tools: names or groups."""
+    collections: tuple[str, ...] = ()
+    """Collection names or glob patterns agents may see, in every database (see `visibility`); empty: all."""
+    databases: tuple[str, ...] = ()
+    """Database names or glob patterns agents may see; empty: all. `database` must be one of them."""
+
+    @field_validator("tools", "exclude_tools", "collections", "databases", mode="before")
+    @classmethod
+    def _split(cls, value: object) -> object:
+        """A comma-separated string (as the CLI and the environment give it) is a list; blanks are dropped."""
+        if value is None:
+            return ()
+        if isinstance(value, str):
+            value = value.split(",")
+        if isinstance(value, list | tuple):
+            return tuple(v.strip() if isinstance(v, str) else v for v in value if not isinstance(v, str) or v.strip())
+        return value
+
+    @field_validator("databases")
+    @classmethod
+    def _default_database_allowed(cls, value: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
+        from mcp_server_milvus.visibility import allowed  # the one place the matching rule lives
+
+        database = info.data.get("database")
+        if value and database is not None and not allowed(database, value):
+            raise ValueError(
+                f"the default database {database!r} (--db) is not in --databases {list(value)}; give --db one of them"
+            )
+        return value
 
     @field_validator("uri")
     @classmethod

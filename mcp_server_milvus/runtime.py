@@ -24,6 +24,7 @@ from mcp_server_milvus.failures import Failure, Op, common, during, is_backend_e
 from mcp_server_milvus.gather import gather
 from mcp_server_milvus.schema_cache import CollectionInfo, SchemaCache, collection_info
 from mcp_server_milvus.sessions import Session, Sessions
+from mcp_server_milvus.visibility import Visibility
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +42,8 @@ class Runtime:
         self.embedder = embedder
         """Fills and queries the dense fields of text collections; None when no provider is configured."""
         self.sessions = Sessions(settings)
+        self.visibility = Visibility.of(settings)
+        """The operator's allow-lists: checked here for every call, and by the listing tools."""
         self.cache = SchemaCache(settings.schema_cache_ttl)
         self.released: set[tuple[str, str]] = set()
         """(database, collection) pairs released through this server: never loaded on demand."""
@@ -67,6 +70,7 @@ class Runtime:
         """Run `op` on the session for `database`, translating every failure."""
         db = database or self.settings.database
         async with self.guard(db, action):
+            await self.check_database(db)
             session = await self.sessions.get(db)
             return await op(session)
 
@@ -80,6 +84,7 @@ class Runtime:
         """
         db = database or self.settings.database
         async with self.guard(db, action):
+            await self.check_database(db)
             session = await self.sessions.get(db)
             info, fresh = await self.schema(session, collection)
             for attempt in range(2):
@@ -115,8 +120,28 @@ class Runtime:
             return live
         return None
 
+    async def check_database(self, database: str) -> None:
+        """Refuse a database outside `--databases` as if it did not exist."""
+        if not self.visibility.database(database):
+            session = await self.sessions.get(self.settings.database)  # always visible (checked at start)
+            existing = await session.client.list_databases(timeout=self.timeout)
+            raise self.visibility.hidden_database(database, existing)
+
+    async def collections(self, session: Session) -> list[str]:
+        """The names of the collections of `session`'s database that the allow-lists let agents see."""
+        with during(Op.LIST_COLLECTIONS):  # a missing database fails here, on a server too
+            existing = await session.client.list_collections(timeout=self.timeout)
+        return self.visibility.visible_collections(session.database, existing)
+
     async def schema(self, session: Session, collection: str) -> tuple[CollectionInfo, bool]:
-        """The cached schema of `collection`, fetched on a miss; a missing collection is a ToolError."""
+        """The cached schema of `collection`, fetched on a miss; a missing collection is a ToolError, and so
+        is a hidden one, in the same words. An alias passes when the collection it names does."""
+        info, fresh = await self._schema(session, collection)
+        if not self.visibility.collection(session.database, info.name):
+            raise errors.unknown_collection(collection, session.database, await self.collections(session))
+        return info, fresh
+
+    async def _schema(self, session: Session, collection: str) -> tuple[CollectionInfo, bool]:
 
         async def fetch() -> CollectionInfo:
             client, t = session.client, self.timeout
@@ -130,9 +155,7 @@ class Runtime:
             except Exception as exc:
                 if session.backend.classify(exc, Op.DESCRIBE) is not Failure.COLLECTION_MISSING:
                     raise
-                with during(Op.LIST_COLLECTIONS):  # a missing database fails here, on a server too
-                    existing = await client.list_collections(timeout=t)
-                raise errors.unknown_collection(collection, session.database, existing) from None
+                raise errors.unknown_collection(collection, session.database, await self.collections(session)) from None
             compat.forget_pymilvus_schema(client, session.database, collection)
             loaded = getattr(state.get("state"), "name", str(state.get("state"))) == "Loaded"
             return collection_info(session.database, described, indexes, loaded)
@@ -217,6 +240,6 @@ class Runtime:
                 existing = await session.client.list_databases(timeout=self.timeout)
             except Exception:
                 existing = []
-            return errors.unknown_database(database, existing)
+            return self.visibility.hidden_database(database, existing)
         logger.debug("Milvus failed to %s (%s)", action, failure, exc_info=True)
         return errors.from_milvus(exc, failure, action=action)

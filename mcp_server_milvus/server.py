@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -18,6 +18,7 @@ from mcp_server_milvus.embeddings import create_provider
 from mcp_server_milvus.errors import did_you_mean, excerpt, names, unexpected
 from mcp_server_milvus.runtime import Runtime
 from mcp_server_milvus.tools import (
+    ToolFn,
     aliases,
     build,
     collections,
@@ -30,34 +31,51 @@ from mcp_server_milvus.tools import (
     query,
     search,
 )
+from mcp_server_milvus.toolset import select
 
-INSTRUCTIONS = """\
-Milvus vector database tools. Typical flow: milvus_list_collections → milvus_describe_collection \
-(fields, vector dims, indexes) → milvus_search / milvus_query. To start fresh: milvus_create_collection \
-(creates, indexes and loads) → milvus_insert → milvus_search. Vectors are omitted from results unless \
-named in output_fields; long results say truncated and how to get the rest. Every tool takes an \
-optional `database`."""
-
-TOOLS = (
-    *collections.TOOLS,
-    *create.TOOLS,
-    *partitions.TOOLS,
-    *aliases.TOOLS,
-    *indexes.TOOLS,
-    *data.TOOLS,
-    *query.TOOLS,
-    *search.TOOLS,
-    *hybrid.TOOLS,
-    *databases.TOOLS,
+_FLOW = (
+    "Milvus vector database tools. Typical flow: milvus_list_collections → milvus_describe_collection "
+    "(fields, vector dims, indexes) → milvus_search / milvus_query."
 )
+_START = " To start fresh: milvus_create_collection (creates, indexes and loads) → milvus_insert → milvus_search."
+_READ_ONLY = " This server is read-only: no tool here changes data."
+_REST = (
+    " Vectors are omitted from results unless named in output_fields; long results say truncated and how to "
+    "get the rest. Every tool takes an optional `database`."
+)
+INSTRUCTIONS = _FLOW + _START + _REST
+
+
+def instructions(offered: Collection[str], read_only: bool) -> str:
+    """The instructions, naming no tool the server does not offer."""
+    return _FLOW + (_READ_ONLY if read_only else "") + (_START if "milvus_create_collection" in offered else "") + _REST
+
+
+GROUPS: dict[str, tuple[ToolFn[...], ...]] = {
+    "collections": (*collections.TOOLS, *create.TOOLS),
+    "partitions": partitions.TOOLS,
+    "aliases": aliases.TOOLS,
+    "indexes": indexes.TOOLS,
+    "data": data.TOOLS,
+    "query": query.TOOLS,
+    "search": (*search.TOOLS, *hybrid.TOOLS),
+    "databases": tuple(fn for fn in databases.TOOLS if fn is not databases.milvus_server_info),
+    "server": (databases.milvus_server_info,),
+}
+"""The group of every tool, the one place it is said: `--tools` and `--exclude-tools` take these names."""
+
+TOOLS = tuple(fn for group in GROUPS.values() for fn in group)
 """Every tool, in the order `tools/list` gives them."""
+_ALL_NAMES = frozenset(fn.__name__ for fn in TOOLS)
 
 
 class MilvusServer(MCPServer[Runtime]):
     """An `MCPServer` whose argument errors read as one sentence an agent can act on."""
 
     def __init__(self, runtime: Runtime) -> None:
-        tools = build(TOOLS)
+        s = runtime.settings
+        offered = select(GROUPS, read_only=s.read_only, include=s.tools, exclude=s.exclude_tools)
+        tools = build(offered)
 
         @asynccontextmanager
         async def lifespan(_: MCPServer[Runtime]) -> AsyncIterator[Runtime]:
@@ -76,7 +94,7 @@ class MilvusServer(MCPServer[Runtime]):
             "milvus",
             title="Milvus",
             version=__version__,
-            instructions=INSTRUCTIONS,
+            instructions=instructions([t.name for t in tools], s.read_only),
             lifespan=lifespan,
             log_level=runtime.settings.log_level,
             tools=tools,
@@ -89,6 +107,10 @@ class MilvusServer(MCPServer[Runtime]):
     ) -> CallToolResult | InputRequiredResult:
         if name not in self._argument_models:
             known = list(self._argument_models)
+            if name in _ALL_NAMES:
+                raise ToolError(
+                    f"{name} is turned off on this server by its operator. Tools: {names(known, limit=40)}."
+                )
             raise ToolError(
                 f"Unknown tool '{excerpt(name, 60)}'.{did_you_mean(name, known)} Tools: {names(known, limit=40)}."
             )
@@ -108,7 +130,7 @@ class MilvusServer(MCPServer[Runtime]):
 
 
 def build_server(settings: Settings) -> MilvusServer:
-    """A server for `settings`, every tool family registered. Nothing here touches Milvus, nor loads an
-    embedding model (that happens on the first text that needs it)."""
+    """A server for `settings`, with the tools its operator chose (a bad choice is a `ToolChoiceError`).
+    Nothing here touches Milvus, nor loads an embedding model (that happens on the first text that needs it)."""
     embedder = create_provider(settings.embedding_provider, settings.embedding_model, settings.embedding_base_url)
     return MilvusServer(Runtime(settings, embedder))

@@ -22,6 +22,7 @@ from mcp_server_milvus.config import Settings
 from mcp_server_milvus.engine.client import LiteEngine
 from mcp_server_milvus.logs import quiet_pymilvus
 from mcp_server_milvus.redact import redact
+from mcp_server_milvus.visibility import Visibility
 
 logger = logging.getLogger(__name__)
 
@@ -95,8 +96,8 @@ class Sessions:
             logger.info("Connected to %s %s", self.backend.kind, version)
         if database != DEFAULT_DATABASE:
             existing = list(await client.list_databases(timeout=t))
-            if database not in existing:
-                raise errors.unknown_database(database, existing)
+            if database not in existing:  # the same words as for a database the allow-list hides
+                raise Visibility.of(self.settings).hidden_database(database, existing)
         return self.backend
 
     def _new_client(self, database: str) -> Any:

@@ -76,6 +76,11 @@ def tool(
     return decorator
 
 
+def announcement(fn: ToolFn[...]) -> Announcement:
+    """How the tool `fn` (marked with `@tool`) is announced."""
+    return fn.__mcp_tool__  # type: ignore[attr-defined]
+
+
 def runtime(ctx: Context) -> Runtime:
     """The server's shared state, as the lifespan handed it to this request."""
     return ctx.request_context.lifespan_context
@@ -85,13 +90,13 @@ def build(functions: Iterable[ToolFn[...]]) -> list[Tool]:
     """The SDK's `Tool` for each function marked with `@tool`, strict about its arguments."""
     built = []
     for fn in functions:
-        announcement: Announcement = fn.__mcp_tool__  # type: ignore[attr-defined]
+        announced = announcement(fn)
         made = Tool.from_function(
             _sender(fn),
             name=fn.__name__,
-            title=announcement.title,
+            title=announced.title,
             description=inspect.cleandoc(fn.__doc__ or ""),
-            annotations=announcement.annotations(),
+            annotations=announced.annotations(),
         )
         built.append(_strict(made))
     return built

@@ -20,7 +20,8 @@ from pydantic import BaseModel, Field
 
 from mcp_server_milvus import errors
 from mcp_server_milvus.arguments import AliasRef, CollectionName, Database, NewAlias
-from mcp_server_milvus.failures import Failure, Op, during, grpc_status
+from mcp_server_milvus.failures import Failure, grpc_status
+from mcp_server_milvus.runtime import Runtime
 from mcp_server_milvus.schema_cache import CollectionInfo
 from mcp_server_milvus.sessions import Session
 from mcp_server_milvus.tools import runtime, tool
@@ -74,14 +75,15 @@ async def aliases_of(session: Session, collection: str, timeout: float) -> list[
     return [str(a) for a in found or []]
 
 
-async def all_aliases(session: Session, timeout: float) -> dict[str, str]:
-    """Every alias of the database, with the collection it names, in alias order.
+async def all_aliases(rt: Runtime, session: Session) -> dict[str, str]:
+    """Every alias of the database that names a visible collection, with that collection, in alias order.
 
     pymilvus 3.0.2's async `list_aliases` refuses an empty collection name (its sync one sends it, and
     Milvus answers every alias), so the aliases are asked for collection by collection; that also says
-    which collection each alias names without a `describe_alias` per alias."""
-    with during(Op.LIST_COLLECTIONS):
-        collections = list(await session.client.list_collections(timeout=timeout))
+    which collection each alias names without a `describe_alias` per alias, and leaves out the aliases of
+    collections the allow-lists hide."""
+    timeout = rt.timeout
+    collections = await rt.collections(session)
     found: dict[str, str] = {}
     limiter = anyio.CapacityLimiter(8)
 
@@ -103,10 +105,11 @@ async def all_aliases(session: Session, timeout: float) -> dict[str, str]:
     return dict(sorted(found.items()))
 
 
-async def existing_alias(session: Session, alias: str, timeout: float) -> str:
-    """The collection `alias` names; an alias that does not exist is a ToolError listing those that do
-    (Lite's drop_alias of a missing alias succeeds silently, so this is checked first)."""
-    known = await all_aliases(session, timeout)
+async def existing_alias(rt: Runtime, session: Session, alias: str) -> str:
+    """The collection `alias` names; an alias that does not exist, or names a hidden collection, is a
+    ToolError listing those that do (Lite's drop_alias of a missing alias succeeds silently, so this is
+    checked first)."""
+    known = await all_aliases(rt, session)
     if alias not in known:
         listing = f" Existing aliases: {errors.names(known)}." if known else " The database has no aliases."
         raise ToolError(
@@ -127,9 +130,10 @@ async def milvus_create_alias(
     Example: {"collection_name": "docs_v1", "alias": "docs"}."""
     rt = runtime(ctx)
     t = rt.timeout
+    rt.visibility.check_new("aliases", alias)
 
     async def op(session: Session, info: CollectionInfo) -> AliasChanged:
-        known = await all_aliases(session, t)
+        known = await all_aliases(rt, session)
         if alias in known:
             raise ToolError(
                 f"Alias '{alias}' already exists; point it at '{info.name}' with milvus_alter_alias instead."
@@ -154,7 +158,7 @@ async def milvus_alter_alias(
     t = rt.timeout
 
     async def op(session: Session, info: CollectionInfo) -> AliasChanged:
-        previous = await existing_alias(session, alias, t)
+        previous = await existing_alias(rt, session, alias)
         await supported(session, lambda: session.client.alter_alias(info.name, alias, timeout=t))
         rt.forget(session, alias)
         return AliasChanged(
@@ -172,7 +176,7 @@ async def milvus_drop_alias(ctx: Context, alias: AliasName, database: Database =
     t = rt.timeout
 
     async def op(session: Session) -> AliasDropped:
-        collection = await existing_alias(session, alias, t)
+        collection = await existing_alias(rt, session, alias)
         await supported(session, lambda: session.client.drop_alias(alias, timeout=t))
         rt.forget(session, alias)
         return AliasDropped(dropped=alias, database=session.database, collection_name=collection)
@@ -204,7 +208,7 @@ async def milvus_list_aliases(
         return await rt.on_collection(database, collection_name, "list aliases", of_collection)
 
     async def every(session: Session) -> AliasList:
-        found = await all_aliases(session, t)
+        found = await all_aliases(rt, session)
         return AliasList(
             database=session.database, aliases=[AliasOut(alias=a, collection_name=c) for a, c in found.items()]
         )

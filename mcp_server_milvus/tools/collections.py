@@ -188,7 +188,7 @@ async def milvus_list_collections(ctx: Context, database: Database = None) -> Co
             with during(Op.LIST_COLLECTIONS):
                 found, listed_states = await session.backend.list_collections(session.client, t)
             states.update(listed_states)
-            return found
+            return rt.visibility.visible_collections(session.database, found)
 
         # The names are live, but waiting for them before asking for counts would cost a second
         # round trip: summarize the names seen last time while the listing is under way, then any
@@ -332,6 +332,7 @@ async def milvus_rename_collection(
     """Rename a collection. It stays loaded if it was loaded."""
     rt = runtime(ctx)
     t = rt.timeout
+    rt.visibility.check_new("collections", new_name)
 
     async def op(session: Session, info: CollectionInfo) -> Renamed:
         existing = await session.client.list_collections(timeout=t)

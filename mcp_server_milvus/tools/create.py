@@ -466,6 +466,7 @@ async def milvus_create_collection(
     """
     rt = runtime(ctx)
     t = rt.timeout
+    rt.visibility.check_new("collections", collection_name)
     given = [
         name for name, value in (("dimension", dimension), ("text_field", text_field), ("fields", fields)) if value
     ]
@@ -516,6 +517,10 @@ async def milvus_create_collection(
                 capabilities.require(feature)
         schema = _schema(fields, functions, analyzers, enable_dynamic_field, description)  # pymilvus is loaded now
         if await client.has_collection(collection_name, timeout=t):
+            try:  # the name may be an alias of a collection the allow-lists hide: say nothing of it then
+                await rt.schema(session, collection_name)
+            except ToolError:
+                raise ToolError(f"The name '{collection_name}' is taken; choose another collection_name.") from None
             rows = await session.row_count(collection_name, t)
             raise ToolError(
                 f"Collection '{collection_name}' already exists ({rows} rows). Use it as it is, or drop it "

@@ -61,9 +61,8 @@ async def milvus_list_databases(
     t = rt.timeout
 
     async def op(session: Session) -> DatabaseList:
-        return DatabaseList(
-            databases=list(await session.client.list_databases(timeout=t)), default=rt.settings.database
-        )
+        existing = await session.client.list_databases(timeout=t)
+        return DatabaseList(databases=rt.visibility.visible_databases(existing), default=rt.settings.database)
 
     return await rt.run(None, "list databases", op)
 
@@ -73,6 +72,7 @@ async def milvus_create_database(ctx: Context, database_name: NewDatabaseName) -
     """Create a database. Pass its name as `database` to other tools to work in it."""
     rt = runtime(ctx)
     t = rt.timeout
+    rt.visibility.check_new_database(database_name)
 
     async def op(session: Session) -> DatabaseChanged:
         existing = await session.client.list_databases(timeout=t)
@@ -100,15 +100,18 @@ async def milvus_drop_database(
 
     async def op(session: Session) -> DatabaseChanged:
         existing = await session.client.list_databases(timeout=t)
-        if database_name not in existing:
-            raise errors.unknown_database(database_name, existing)
+        if database_name not in existing or not rt.visibility.database(database_name):
+            raise rt.visibility.hidden_database(database_name, existing)
         target = await rt.sessions.get(database_name)
         collections = await target.client.list_collections(timeout=t)
-        if collections:
+        visible = rt.visibility.visible_collections(database_name, collections)
+        if visible:
             raise ToolError(
-                f"Database '{database_name}' still holds {errors.names(collections)}; drop those collections "
+                f"Database '{database_name}' still holds {errors.names(visible)}; drop those collections "
                 "first (milvus_drop_collection with database set)."
             )
+        if collections:
+            raise rt.visibility.not_empty(database_name)
         await rt.sessions.discard(database_name)
         await session.client.drop_database(database_name, timeout=t)
         rt.cache.invalidate_database(session.endpoint, database_name)

@@ -93,9 +93,15 @@ def wait_exit(proc: subprocess.Popen[Any], timeout: float = EXIT_TIMEOUT) -> tup
 
 @contextmanager
 def http_server(
-    tmp_path: Path, db: Path, transport: str, *extra: str, stdout: int | IO[Any] | None = None
+    tmp_path: Path,
+    db: Path | str,
+    transport: str,
+    *extra: str,
+    stdout: int | IO[Any] | None = None,
+    env: dict[str, str] | None = None,
 ) -> Iterator[tuple[subprocess.Popen[bytes], int, Path]]:
-    """An HTTP-transport server on a free port, waited on until it accepts connections.
+    """An HTTP-transport server on a free port, waited on until it accepts connections; `env` adds to
+    its environment.
 
     Yields the process, the port and the path of its stderr log; kills it on the way out.
     """
@@ -107,7 +113,7 @@ def http_server(
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL if stdout is None else stdout,
             stderr=err,
-            env=child_env(tmp_path),
+            env=child_env(tmp_path, **(env or {})),
             cwd=tmp_path,
         )
     try:

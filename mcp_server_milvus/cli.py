@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import signal
@@ -275,11 +276,9 @@ def _split(values: str | None) -> tuple[str, ...]:
 def _milvus_token(token: str | None, token_file: Path | None) -> str | None:
     """The Milvus token from MILVUS_TOKEN, --token-file or (with a warning: any local user can read a
     command line) --token."""
-    import click
-
     from mcp_server_milvus.secret_files import SecretFileError, read_secret
 
-    os.environ.pop("MILVUS_TOKEN", None)  # not handed on to the Milvus Lite engine process
+    from_env = os.environ.pop("MILVUS_TOKEN", None)  # and not handed on to the Milvus Lite engine process
     if token_file is not None:
         if token:
             typer.echo("Error: give the Milvus token by MILVUS_TOKEN, --token-file or --token, not two.", err=True)
@@ -289,7 +288,7 @@ def _milvus_token(token: str | None, token_file: Path | None) -> str | None:
         except SecretFileError as exc:
             typer.echo(f"Error: --token-file: {exc}", err=True)
             raise typer.Exit(2) from None
-    if token and click.get_current_context().get_parameter_source("token") is click.core.ParameterSource.COMMANDLINE:
+    if token and token != from_env:  # the command line wins over the environment
         typer.echo(
             "Warning: --token on the command line is visible to every local user (ps); "
             "use MILVUS_TOKEN or --token-file.",
@@ -381,17 +380,11 @@ async def _serve_http(server: MilvusServer, settings: Settings, tokens: Tokens |
         log_config=None,
         log_level=settings.log_level.lower(),
     )
-    async with anyio.create_task_group() as tg:
-        if tokens is not None and tokens.path is not None:
-            tg.start_soon(_reload_on_sighup, tokens)
-        await uvicorn.Server(config).serve()
-        tg.cancel_scope.cancel()
-
-
-async def _reload_on_sighup(tokens: Tokens) -> None:
-    with anyio.open_signal_receiver(signal.SIGHUP) as signals:
-        async for _ in signals:
-            tokens.reload()
+    if tokens is not None and tokens.path is not None:
+        # On the event loop, between requests; a task of its own would turn uvicorn's re-raised SIGTERM
+        # (KeyboardInterrupt) into an exception group.
+        asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, tokens.reload)
+    await uvicorn.Server(config).serve()
 
 
 def _exit_on_signals(server: MilvusServer) -> None:

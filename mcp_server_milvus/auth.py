@@ -24,6 +24,12 @@ from mcp_server_milvus.secret_files import SecretFileError, read_secrets
 logger = logging.getLogger(__name__)
 
 REALM = "mcp-server-milvus"
+MIN_TOKEN_LENGTH = 16
+"""Shorter tokens can be guessed, and would slip past redaction of very short strings."""
+
+
+class TokenError(Exception):
+    """A token that cannot be used; the message never contains it."""
 
 
 class Tokens:
@@ -40,6 +46,11 @@ class Tokens:
     def _set(self, tokens: list[str]) -> None:
         for token in tokens:
             register_secret(token)
+        short = sum(len(t) < MIN_TOKEN_LENGTH for t in tokens)
+        if short:
+            raise TokenError(
+                f"{short} auth token(s) shorter than {MIN_TOKEN_LENGTH} characters; make one with: openssl rand -hex 32"
+            )
         self._tokens = [t.encode() for t in tokens]
 
     def reload(self) -> None:
@@ -47,13 +58,14 @@ class Tokens:
         cannot be read keeps the tokens in force, so that a half-written file locks nobody out."""
         if self.path is None:
             return
+        current = self._tokens
         try:
-            tokens = read_secrets(self.path)
-        except SecretFileError as exc:
+            self._set(read_secrets(self.path))
+        except (SecretFileError, TokenError) as exc:
+            self._tokens = current
             logger.error("Kept the current auth tokens: %s", exc)
             return
-        self._set(tokens)
-        logger.info("Read %d auth token(s) from %s", len(tokens), self.path)
+        logger.info("Read %d auth token(s) from %s", len(self._tokens), self.path)
 
     def accepts(self, given: str) -> bool:
         """Whether `given` is a current token, in time that does not depend on how much of it matches."""

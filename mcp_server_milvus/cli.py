@@ -306,6 +306,7 @@ def run(settings: Settings) -> None:
     if settings.token_value:
         register_secret(settings.token_value)
     tokens = _auth_tokens(settings)
+    _open_audit_log(settings)
 
     from mcp_server_milvus.embeddings import EmbeddingUnavailable
     from mcp_server_milvus.server import build_server
@@ -345,20 +346,28 @@ def run(settings: Settings) -> None:
 
 
 def _auth_tokens(settings: Settings) -> Tokens | None:
-    """The bearer tokens HTTP clients must send (None: no token required), registered as secrets; the
-    audit log is set up here too, before anything can be refused."""
-    from mcp_server_milvus import audit
-    from mcp_server_milvus.auth import Tokens
+    """The bearer tokens HTTP clients must send (None: no token required), registered as secrets."""
+    from mcp_server_milvus.auth import TokenError, Tokens
     from mcp_server_milvus.secret_files import SecretFileError
 
-    audit.configure(settings.audit_log)
     if settings.transport == "stdio" or not (settings.auth_token or settings.auth_token_file):
         return None
     try:
         token = settings.auth_token.get_secret_value() if settings.auth_token else None
         return Tokens(token, settings.auth_token_file)
-    except SecretFileError as exc:
-        typer.echo(f"Error: --auth-token-file: {exc}", err=True)
+    except (SecretFileError, TokenError) as exc:
+        source = "--auth-token-file" if settings.auth_token_file else "MILVUS_MCP_AUTH_TOKEN"
+        typer.echo(f"Error: {source}: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _open_audit_log(settings: Settings) -> None:
+    from mcp_server_milvus import audit
+
+    try:
+        audit.configure(settings.audit_log)
+    except OSError as exc:
+        typer.echo(f"Error: --audit-log: cannot open {settings.audit_log} ({exc.strerror}).", err=True)
         raise typer.Exit(2) from None
 
 

@@ -25,7 +25,9 @@ from mcp.client.session import ClientSession
 from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
+from typer.testing import CliRunner
 
+from mcp_server_milvus.cli import app
 from mcp_server_milvus.config import Settings
 from mcp_server_milvus.sessions import tls_options
 from tests.conftest import fails, ok, rows
@@ -263,6 +265,34 @@ def test_token_options_that_cannot_both_hold(tmp_path: Path) -> None:
     missing = tmp_path / "missing"
     assert "cannot read" in start_fails(tmp_path, "--transport", "sse", "--auth-token-file", str(missing))
     assert TOKEN not in stderr
+    stderr = start_fails(tmp_path, "--transport", "sse", env={"MILVUS_MCP_AUTH_TOKEN": "short-secret"})
+    assert "MILVUS_MCP_AUTH_TOKEN: 1 auth token(s) shorter than 16 characters" in stderr
+    assert "short-secret" not in stderr
+    stderr = start_fails(tmp_path, "--transport", "sse", "--audit-log", str(tmp_path / "no" / "such" / "dir.log"))
+    assert "--audit-log: cannot open" in stderr
+
+
+def test_help_names_the_security_options() -> None:
+    result = CliRunner().invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for word in (
+        "MILVUS_MCP_AUTH_TOKEN",
+        "--auth-token-file",
+        "SIGHUP",
+        "--allow-unauthenticated",
+        "--allowed-hosts",
+        "--allowed-origins",
+        "--allow-any-host",
+        "--max-request-bytes",
+        "--audit-log",
+        "--token-file",
+        "MILVUS_TOKEN_FILE",
+        "--tls-ca",
+        "--tls-cert",
+        "--tls-key",
+        "--tls-server-name",
+    ):
+        assert word in result.output, word
 
 
 def test_milvus_token_on_the_command_line_warns(tmp_path: Path) -> None:

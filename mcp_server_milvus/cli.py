@@ -26,7 +26,8 @@ Serve the Milvus vector database to AI agents over MCP.
 
 With no options it serves over stdio on an embedded Milvus Lite database at
 $XDG_DATA_HOME/mcp-server-milvus/milvus.db, created on first use. Point it at a
-Milvus server or Zilliz Cloud with --uri http://host:19530 (and --token).
+Milvus server or Zilliz Cloud with --uri http://host:19530 (and its token in
+$MILVUS_TOKEN or --token-file).
 
 Every option also reads an environment variable (shown in brackets).
 """
@@ -64,7 +65,12 @@ def serve(
     ] = None,
     token: Annotated[
         str | None,
-        typer.Option(envvar="MILVUS_TOKEN", help="Token, or user:password, for a Milvus server.", show_default=False),
+        typer.Option(
+            envvar="MILVUS_TOKEN",
+            help="Token, or user:password, for a Milvus server. Prefer MILVUS_TOKEN or --token-file: any local "
+            "user can read a command line.",
+            show_default=False,
+        ),
     ] = None,
     db: Annotated[str, typer.Option(envvar="MILVUS_DB", help="Default database for tools.")] = "default",
     transport: Annotated[

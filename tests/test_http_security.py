@@ -422,3 +422,28 @@ def test_tls_options_reach_pymilvus_as_it_names_them(tmp_path: Path) -> None:
         Settings(uri=server, tls_cert=Path("/c.pem"), tls_key=Path("/k.pem"))
     with pytest.raises(ValueError, match="Milvus Lite"):
         Settings(uri=str(tmp_path / "x.db"), tls_ca=Path("/ca.pem"))
+
+
+# --- audit, in process -----------------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_audit_names_the_database_a_call_acts_on(client: Client, caplog: pytest.LogCaptureFixture) -> None:
+    """Database tools are audited under the database they name; a refused drop is a destructive call
+    that failed; reads leave no line."""
+    caplog.set_level("INFO", logger="mcp_server_milvus.audit")
+    await ok(client, "milvus_create_database", database_name="shop")
+    await fails(client, "milvus_drop_database", database_name="shop", confirm_name="shops")
+    await ok(client, "milvus_list_databases")
+    await ok(client, "milvus_create_collection", collection_name="docs", dimension=4, database="shop")
+    await ok(client, "milvus_insert", collection_name="docs", rows=rows(2), database="shop")
+    await ok(client, "milvus_delete", collection_name="docs", ids=[0], database="shop")
+    lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "mcp_server_milvus.audit"]
+    assert [(x["tool"], x["kind"], x["database"], x["collection"], x["outcome"]) for x in lines] == [
+        ("milvus_create_database", "write", "shop", None, "ok"),
+        ("milvus_drop_database", "destructive", "shop", None, "error"),
+        ("milvus_create_collection", "write", "shop", "docs", "ok"),
+        ("milvus_insert", "write", "shop", "docs", "ok"),
+        ("milvus_delete", "destructive", "shop", "docs", "ok"),
+    ]
+    assert lines[3]["insert_count"] == 2 and lines[4]["delete_count"] == 1

@@ -67,14 +67,11 @@ def tool_call(tool: str, kind: str, database: str, arguments: Mapping[str, Any])
     call = ToolCall()
     started = time.monotonic()
     collection = next((arguments[n] for n in _NAMES if isinstance(arguments.get(n), str)), None)
-    outcome = "error"
+    outcome = "ok"
     try:
         yield call
-        outcome = "ok"
-    except Exception:
-        raise
-    except BaseException:
-        outcome = "cancelled"
+    except BaseException as exc:
+        outcome = "error" if isinstance(exc, Exception) else "cancelled"
         raise
     finally:
         record(

@@ -58,11 +58,9 @@ class Tokens:
         cannot be read keeps the tokens in force, so that a half-written file locks nobody out."""
         if self.path is None:
             return
-        current = self._tokens
         try:
-            self._set(read_secrets(self.path))
+            self._set(read_secrets(self.path))  # sets nothing if it raises
         except (SecretFileError, TokenError) as exc:
-            self._tokens = current
             logger.error("Kept the current auth tokens: %s", exc)
             return
         logger.info("Read %d auth token(s) from %s", len(self._tokens), self.path)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import signal
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import anyio
@@ -16,6 +18,7 @@ from mcp_server_milvus import __version__
 from mcp_server_milvus.config import Settings, default_uri
 
 if TYPE_CHECKING:
+    from mcp_server_milvus.auth import Tokens
     from mcp_server_milvus.server import MilvusServer
 
 HELP = """\
@@ -23,7 +26,8 @@ Serve the Milvus vector database to AI agents over MCP.
 
 With no options it serves over stdio on an embedded Milvus Lite database at
 $XDG_DATA_HOME/mcp-server-milvus/milvus.db, created on first use. Point it at a
-Milvus server or Zilliz Cloud with --uri http://host:19530 (and --token).
+Milvus server or Zilliz Cloud with --uri http://host:19530 (and its token in
+$MILVUS_TOKEN or --token-file).
 
 Every option also reads an environment variable (shown in brackets).
 """
@@ -61,7 +65,12 @@ def serve(
     ] = None,
     token: Annotated[
         str | None,
-        typer.Option(envvar="MILVUS_TOKEN", help="Token, or user:password, for a Milvus server.", show_default=False),
+        typer.Option(
+            envvar="MILVUS_TOKEN",
+            help="Token, or user:password, for a Milvus server. Prefer MILVUS_TOKEN or --token-file: any local "
+            "user can read a command line.",
+            show_default=False,
+        ),
     ] = None,
     db: Annotated[str, typer.Option(envvar="MILVUS_DB", help="Default database for tools.")] = "default",
     transport: Annotated[
@@ -168,6 +177,90 @@ def serve(
             show_default=False,
         ),
     ] = None,
+    auth_token_file: Annotated[
+        Path | None,
+        typer.Option(
+            envvar=_env("AUTH_TOKEN_FILE"),
+            help="File of bearer tokens HTTP clients must send, one a line, read again on SIGHUP. Or set "
+            "MILVUS_MCP_AUTH_TOKEN (never pass a secret on the command line).",
+            show_default=False,
+        ),
+    ] = None,
+    allow_unauthenticated: Annotated[
+        bool,
+        typer.Option(
+            envvar=_env("ALLOW_UNAUTHENTICATED"),
+            help="Serve HTTP beyond loopback without a bearer token (refused by default).",
+        ),
+    ] = False,
+    allowed_hosts: Annotated[
+        str | None,
+        typer.Option(
+            envvar=_env("ALLOWED_HOSTS"),
+            help="Comma-separated Host header values HTTP clients may use (host or host:port); required "
+            "beyond loopback. Other hosts are refused (DNS rebinding).",
+            show_default=False,
+        ),
+    ] = None,
+    allowed_origins: Annotated[
+        str | None,
+        typer.Option(
+            envvar=_env("ALLOWED_ORIGINS"),
+            help="Comma-separated Origin values browsers may send (e.g. https://app.example.com); other "
+            "origins get 403.",
+            show_default=False,
+        ),
+    ] = None,
+    allow_any_host: Annotated[
+        bool,
+        typer.Option(
+            envvar=_env("ALLOW_ANY_HOST"),
+            help="Skip the Host and Origin checks (for a proxy that makes them).",
+        ),
+    ] = False,
+    max_request_bytes: Annotated[
+        int,
+        typer.Option(envvar=_env("MAX_REQUEST_BYTES"), help="Largest HTTP request body accepted, in bytes."),
+    ] = 4 * 1024 * 1024,
+    audit_log: Annotated[
+        Path | None,
+        typer.Option(
+            envvar=_env("AUDIT_LOG"),
+            help="Append audit lines (JSON: writes, destructive calls, refused requests) to this file "
+            "instead of stderr.",
+            show_default=False,
+        ),
+    ] = None,
+    token_file: Annotated[
+        Path | None,
+        typer.Option(
+            envvar="MILVUS_TOKEN_FILE",
+            help="File holding the Milvus token (its first line), instead of --token.",
+            show_default=False,
+        ),
+    ] = None,
+    tls_ca: Annotated[
+        Path | None,
+        typer.Option(
+            envvar=_env("TLS_CA"), help="CA certificate (PEM) to verify a Milvus server's TLS.", show_default=False
+        ),
+    ] = None,
+    tls_cert: Annotated[
+        Path | None,
+        typer.Option(envvar=_env("TLS_CERT"), help="Client certificate (PEM) for mutual TLS.", show_default=False),
+    ] = None,
+    tls_key: Annotated[
+        Path | None,
+        typer.Option(envvar=_env("TLS_KEY"), help="Client private key (PEM) for mutual TLS.", show_default=False),
+    ] = None,
+    tls_server_name: Annotated[
+        str | None,
+        typer.Option(
+            envvar=_env("TLS_SERVER_NAME"),
+            help="Name to check the Milvus server's certificate against, when it differs from the URI's host.",
+            show_default=False,
+        ),
+    ] = None,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
     ] = False,
@@ -195,7 +288,20 @@ def serve(
         "exclude_tools": exclude_tools,
         "collections": collections,
         "databases": databases,
+        "auth_token": os.environ.pop("MILVUS_MCP_AUTH_TOKEN", None) or None,
+        "auth_token_file": auth_token_file,
+        "allow_unauthenticated": allow_unauthenticated,
+        "allowed_hosts": _split(allowed_hosts),
+        "allowed_origins": _split(allowed_origins),
+        "allow_any_host": allow_any_host,
+        "max_request_bytes": max_request_bytes,
+        "audit_log": audit_log,
+        "tls_ca": tls_ca,
+        "tls_cert": tls_cert,
+        "tls_key": tls_key,
+        "tls_server_name": tls_server_name,
     }
+    token = _milvus_token(token, token_file)
     if uri:
         values["uri"] = uri
     if token:
@@ -207,7 +313,41 @@ def serve(
         where = ".".join(str(p) for p in problem["loc"]) or "settings"
         typer.echo(f"Error: invalid {where}: {problem['msg']}", err=True)
         raise typer.Exit(2) from None
+    from mcp_server_milvus.http_app import exposure_problem
+
+    problem = exposure_problem(settings)
+    if problem:
+        typer.echo(f"Error: {problem}", err=True)
+        raise typer.Exit(2)
     run(settings)
+
+
+def _split(values: str | None) -> tuple[str, ...]:
+    return tuple(v.strip() for v in (values or "").split(",") if v.strip())
+
+
+def _milvus_token(token: str | None, token_file: Path | None) -> str | None:
+    """The Milvus token from MILVUS_TOKEN, --token-file or (with a warning: any local user can read a
+    command line) --token."""
+    from mcp_server_milvus.secret_files import SecretFileError, read_secret
+
+    from_env = os.environ.pop("MILVUS_TOKEN", None)  # and not handed on to the Milvus Lite engine process
+    if token_file is not None:
+        if token:
+            typer.echo("Error: give the Milvus token by MILVUS_TOKEN, --token-file or --token, not two.", err=True)
+            raise typer.Exit(2)
+        try:
+            return read_secret(token_file)
+        except SecretFileError as exc:
+            typer.echo(f"Error: --token-file: {exc}", err=True)
+            raise typer.Exit(2) from None
+    if token and token != from_env:  # the command line wins over the environment
+        typer.echo(
+            "Warning: --token on the command line is visible to every local user (ps); "
+            "use MILVUS_TOKEN or --token-file.",
+            err=True,
+        )
+    return token
 
 
 def run(settings: Settings) -> None:
@@ -218,6 +358,8 @@ def run(settings: Settings) -> None:
     configure_logging(settings.log_level)
     if settings.token_value:
         register_secret(settings.token_value)
+    tokens = _auth_tokens(settings)
+    _open_audit_log(settings)
 
     from mcp_server_milvus.embeddings import EmbeddingUnavailable
     from mcp_server_milvus.server import build_server
@@ -249,7 +391,7 @@ def run(settings: Settings) -> None:
         else:
             # uvicorn shuts down gracefully on SIGTERM, then raises it again: end as Ctrl-C does.
             signal.signal(signal.SIGTERM, signal.default_int_handler)
-            anyio.run(_serve_http, server, settings)
+            anyio.run(_serve_http, server, settings, tokens)
     except KeyboardInterrupt:
         pass
     finally:
@@ -257,21 +399,54 @@ def run(settings: Settings) -> None:
         logger.info("Stopped")
 
 
-async def _serve_http(server: MilvusServer, settings: Settings) -> None:
-    """Serve SSE or streamable HTTP with uvicorn logging through our stderr handler.
+def _auth_tokens(settings: Settings) -> Tokens | None:
+    """The bearer tokens HTTP clients must send (None: no token required), registered as secrets."""
+    from mcp_server_milvus.auth import TokenError, Tokens
+    from mcp_server_milvus.secret_files import SecretFileError
+
+    if settings.transport == "stdio" or not (settings.auth_token or settings.auth_token_file):
+        return None
+    try:
+        token = settings.auth_token.get_secret_value() if settings.auth_token else None
+        return Tokens(token, settings.auth_token_file)
+    except (SecretFileError, TokenError) as exc:
+        source = "--auth-token-file" if settings.auth_token_file else "MILVUS_MCP_AUTH_TOKEN"
+        typer.echo(f"Error: {source}: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _open_audit_log(settings: Settings) -> None:
+    from mcp_server_milvus import audit
+
+    try:
+        audit.configure(settings.audit_log)
+    except OSError as exc:
+        typer.echo(f"Error: --audit-log: cannot open {settings.audit_log} ({exc.strerror}).", err=True)
+        raise typer.Exit(2) from None
+
+
+async def _serve_http(server: MilvusServer, settings: Settings, tokens: Tokens | None) -> None:
+    """Serve SSE or streamable HTTP with uvicorn logging through our stderr handler; re-read the token
+    file on SIGHUP.
 
     The SDK's own runner lets uvicorn configure logging, which sends the access log to stdout and past
     the redacting filter; `log_config=None` keeps uvicorn's loggers on ours.
     """
     import uvicorn
 
-    if settings.transport == "sse":
-        app = server.sse_app(host=settings.host)
-    else:
-        app = server.streamable_http_app(stateless_http=settings.stateless, host=settings.host)
+    from mcp_server_milvus.http_app import http_app
+
     config = uvicorn.Config(
-        app, host=settings.host, port=settings.port, log_config=None, log_level=settings.log_level.lower()
+        http_app(server, settings, tokens),
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        log_level=settings.log_level.lower(),
     )
+    if tokens is not None and tokens.path is not None:
+        # On the event loop, between requests; a task of its own would turn uvicorn's re-raised SIGTERM
+        # (KeyboardInterrupt) into an exception group.
+        asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, tokens.reload)
     await uvicorn.Server(config).serve()
 
 

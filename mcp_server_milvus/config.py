@@ -10,7 +10,8 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 Transport = Literal["stdio", "sse", "streamable-http"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
@@ -81,6 +82,46 @@ class Settings(BaseModel):
                 f"the default database {database!r} (--db) is not in --databases {list(value)}; give --db one of them"
             )
         return value
+
+    auth_token: SecretStr | None = None
+    """The bearer token HTTP clients must send (from MILVUS_MCP_AUTH_TOKEN; never from the command line)."""
+    auth_token_file: Path | None = None
+    """A file of bearer tokens, one a line, read again on SIGHUP."""
+    allow_unauthenticated: bool = False
+    allowed_hosts: tuple[str, ...] = ()
+    allowed_origins: tuple[str, ...] = ()
+    allow_any_host: bool = False
+    max_request_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+    audit_log: Path | None = None
+    """Where audit lines go; None is stderr."""
+    tls_ca: Path | None = None
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    tls_server_name: str | None = None
+
+    @model_validator(mode="after")
+    def _check_security(self) -> Settings:
+        """Refuse combinations that pymilvus or the token check would silently ignore (a PydanticCustomError
+        reads without pydantic's "Value error, " prefix)."""
+        problem = self._security_problem()
+        if problem:
+            raise PydanticCustomError("settings", problem)
+        return self
+
+    def _security_problem(self) -> str | None:
+        if self.auth_token and self.auth_token_file:
+            return "give MILVUS_MCP_AUTH_TOKEN or --auth-token-file, not both"
+        if (self.tls_cert is None) != (self.tls_key is None):
+            return "--tls-cert and --tls-key go together (mutual TLS)"
+        if self.tls_cert is not None and self.tls_ca is None:
+            return "mutual TLS needs --tls-ca as well as --tls-cert and --tls-key"
+        if self.uses_tls and self.is_lite:
+            return "the --tls-* options are for a Milvus server; Milvus Lite is a local file"
+        return None
+
+    @property
+    def uses_tls(self) -> bool:
+        return any(v is not None for v in (self.tls_ca, self.tls_cert, self.tls_key, self.tls_server_name))
 
     @field_validator("uri")
     @classmethod

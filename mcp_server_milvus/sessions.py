@@ -113,7 +113,11 @@ class Sessions:
             logger.info("Opening Milvus Lite database %s in-process", uri)
         try:
             return AsyncMilvusClient(
-                uri=uri, token=self.settings.token_value, db_name=database, timeout=self.settings.timeout
+                uri=uri,
+                token=self.settings.token_value,
+                db_name=database,
+                timeout=self.settings.timeout,
+                **tls_options(self.settings),
             )
         except Exception as exc:
             if self.settings.is_lite and compat.lite_is_locked(uri):
@@ -182,6 +186,27 @@ class Sessions:
 
                 await anyio.to_thread.run_sync(server_manager_instance.release_server, self.settings.uri)
                 logger.info("Closed Milvus Lite database %s", self.settings.uri)
+
+
+def tls_options(settings: Settings) -> dict[str, Any]:
+    """pymilvus's TLS keywords for the --tls-* settings (its gRPC handler reads them; see
+    `AsyncGrpcHandler._create_channel`). Only a CA: `server_pem_path` is the root it trusts. Mutual TLS:
+    `ca_pem_path`, `client_pem_path` and `client_key_path`, all three or pymilvus ignores them. Untested
+    against a TLS Milvus here."""
+    if not settings.uses_tls:
+        return {}
+    options: dict[str, Any] = {"secure": True}
+    if settings.tls_server_name:
+        options["server_name"] = settings.tls_server_name
+    if settings.tls_cert is not None and settings.tls_key is not None and settings.tls_ca is not None:
+        options.update(
+            ca_pem_path=str(settings.tls_ca),
+            client_pem_path=str(settings.tls_cert),
+            client_key_path=str(settings.tls_key),
+        )
+    elif settings.tls_ca is not None:
+        options["server_pem_path"] = str(settings.tls_ca)
+    return options
 
 
 async def _close_quietly(client: Any) -> None:

@@ -41,6 +41,9 @@ START_TIMEOUT = 20.0
 """Seconds for a server to start listening (HTTP transports)."""
 EXIT_TIMEOUT = 15.0
 """Seconds for a server to exit after its stdin closes or it gets SIGTERM."""
+SOURCE_ROOT = str(Path(__file__).resolve().parent.parent)
+"""On the child's PYTHONPATH: the child runs from tmp_path, where `-m mcp_server_milvus` would otherwise
+import whichever copy is installed (another checkout's, with an editable install), not the one under test."""
 TEST_TIMEOUT = 45.0
 """Seconds for one whole client session: a hung server fails the test instead of the suite."""
 
@@ -53,6 +56,7 @@ def child_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MILVUS_", "MCP_"))}
     env["XDG_DATA_HOME"] = str(tmp_path / "xdg")
     env["PYTHONUNBUFFERED"] = "1"
+    env["PYTHONPATH"] = SOURCE_ROOT
     env.update(extra)
     return env
 
@@ -62,7 +66,7 @@ def stdio_params(tmp_path: Path, *args: str, env: dict[str, str] | None = None) 
     return StdioServerParameters(
         command=sys.executable,
         args=["-m", "mcp_server_milvus", *args],
-        env={"XDG_DATA_HOME": str(tmp_path / "xdg"), **(env or {})},
+        env={"XDG_DATA_HOME": str(tmp_path / "xdg"), "PYTHONPATH": SOURCE_ROOT, **(env or {})},
         cwd=str(tmp_path),
     )
 
@@ -93,9 +97,15 @@ def wait_exit(proc: subprocess.Popen[Any], timeout: float = EXIT_TIMEOUT) -> tup
 
 @contextmanager
 def http_server(
-    tmp_path: Path, db: Path, transport: str, *extra: str, stdout: int | IO[Any] | None = None
+    tmp_path: Path,
+    db: Path | str,
+    transport: str,
+    *extra: str,
+    stdout: int | IO[Any] | None = None,
+    env: dict[str, str] | None = None,
 ) -> Iterator[tuple[subprocess.Popen[bytes], int, Path]]:
-    """An HTTP-transport server on a free port, waited on until it accepts connections.
+    """An HTTP-transport server on a free port, waited on until it accepts connections; `env` adds to
+    its environment.
 
     Yields the process, the port and the path of its stderr log; kills it on the way out.
     """
@@ -107,7 +117,7 @@ def http_server(
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL if stdout is None else stdout,
             stderr=err,
-            env=child_env(tmp_path),
+            env=child_env(tmp_path, **(env or {})),
             cwd=tmp_path,
         )
     try:

@@ -36,7 +36,7 @@ from mcp.server.mcpserver.utilities.func_metadata import FuncMetadata
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, ConfigDict, PrivateAttr
 
-from mcp_server_milvus import errors
+from mcp_server_milvus import audit, errors
 from mcp_server_milvus.results import compact_json, dump
 from mcp_server_milvus.runtime import Runtime
 
@@ -103,10 +103,11 @@ def build(functions: Iterable[ToolFn[...]]) -> list[Tool]:
 
 
 def _sender(fn: ToolFn[P]) -> Callable[P, Awaitable[CallToolResult]]:
-    @functools.wraps(fn)
-    async def send(*args: P.args, **kwargs: P.kwargs) -> CallToolResult:
+    announcement: Announcement = fn.__mcp_tool__  # type: ignore[attr-defined]
+
+    async def call(*args: P.args, **kwargs: P.kwargs) -> BaseModel:
         try:
-            result = await fn(*args, **kwargs)
+            return await fn(*args, **kwargs)
         except ToolError:
             raise
         except Exception as exc:
@@ -115,12 +116,32 @@ def _sender(fn: ToolFn[P]) -> Callable[P, Awaitable[CallToolResult]]:
                 raise cause from None
             logger.error("%s failed unexpectedly", fn.__name__, exc_info=cause)
             raise errors.unexpected(fn.__name__, cause) from None
+
+    @functools.wraps(fn)
+    async def send(*args: P.args, **kwargs: P.kwargs) -> CallToolResult:
+        if announcement.read_only:
+            result = await call(*args, **kwargs)
+        else:
+            kind = "destructive" if announcement.destructive else "write"
+            with audit.tool_call(fn.__name__, kind, _database(kwargs), kwargs) as audited:
+                result = await call(*args, **kwargs)
+                audited.succeeded(result)
         return CallToolResult(
             content=[TextContent(type="text", text=compact_json(result))],
             structured_content=dump(result),
         )
 
     return send
+
+
+def _database(arguments: dict[str, Any]) -> str:
+    """The database a call acts on: the one it names (create/drop database), the one it works in, or the
+    server's default."""
+    named = arguments.get("database_name") or arguments.get("database")
+    if isinstance(named, str) and named:
+        return named
+    ctx = arguments.get("ctx")
+    return runtime(ctx).settings.database if isinstance(ctx, Context) else ""
 
 
 def strict_model(model: type[BaseModel]) -> type[BaseModel]:

@@ -16,7 +16,7 @@ from typing import Any
 import anyio
 from mcp.server.mcpserver.exceptions import ToolError
 
-from mcp_server_milvus import compat, errors
+from mcp_server_milvus import compat, errors, reconnect
 from mcp_server_milvus.backends import Backend, for_version
 from mcp_server_milvus.config import Settings
 from mcp_server_milvus.engine.client import LiteEngine
@@ -79,7 +79,8 @@ class Sessions:
                 except BaseException:
                     await _close_quietly(client)
                     raise
-                session = self._sessions[database] = Session(client, database, self.endpoint, backend)
+                session = Session(reconnect.Recorded(client), database, self.endpoint, backend)
+                self._sessions[database] = session
             return session
 
     async def _meet(self, client: Any, database: str) -> Backend:
@@ -106,13 +107,19 @@ class Sessions:
         uri = self.settings.uri
         if self.engine is not None:
             uri = self.engine.uri if self.engine.attached else self.engine.attach()
-            return AsyncMilvusClient(uri=uri, db_name=database, timeout=self.settings.timeout)
+            return AsyncMilvusClient(
+                uri=uri, db_name=database, timeout=self.settings.timeout, **reconnect.CLIENT_OPTIONS
+            )
         if self.settings.is_lite:
             os.makedirs(os.path.dirname(uri), exist_ok=True)
             logger.info("Opening Milvus Lite database %s in-process", uri)
         try:
             return AsyncMilvusClient(
-                uri=uri, token=self.settings.token_value, db_name=database, timeout=self.settings.timeout
+                uri=uri,
+                token=self.settings.token_value,
+                db_name=database,
+                timeout=self.settings.timeout,
+                **reconnect.CLIENT_OPTIONS,
             )
         except Exception as exc:
             if self.settings.is_lite and compat.lite_is_locked(uri):
@@ -154,11 +161,16 @@ class Sessions:
             await anyio.to_thread.run_sync(engine.restart)
         return True
 
-    async def discard(self, database: str) -> None:
-        """Forget a client after a connection failure, so that the next call builds a new one."""
-        session = self._sessions.pop(database, None)
-        if session is not None:
-            await _close_quietly(session.client)
+    async def discard(self, database: str, failed: Session | None = None) -> None:
+        """Forget a client after a connection failure, so that the next call builds a new one.
+
+        With `failed`, only if that is still the current one: another call may have rebuilt it already,
+        and closing the new client would fail that call too."""
+        current = self._sessions.get(database)
+        if current is None or (failed is not None and current is not failed):
+            return
+        del self._sessions[database]
+        await _close_quietly(current.client)
 
     async def close(self) -> None:
         """Close every client, then stop Milvus Lite so that its log reaches the disk.

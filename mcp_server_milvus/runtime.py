@@ -103,14 +103,15 @@ class Runtime:
             ledger, session = reconnect.Ledger(), None
             try:
                 with reconnect.recording(ledger):
-                    session = await self.sessions.get(database)
-                    return await body(session)
+                    async with self.sessions.lease(database) as session:
+                        return await body(session)
             except Exception as exc:
                 if ledger.wrote is not None or self.classify(exc) is not Failure.UNREACHABLE:
                     raise
                 logger.info("Could not reach Milvus to %s; trying once more on a new connection", action)
                 await self.sessions.discard(database, session)
-            return await body(await self.sessions.get(database))
+            async with self.sessions.lease(database) as session:
+                return await body(session)
 
     async def _changed(
         self, session: Session, info: CollectionInfo, fresh: bool, exc: Exception, load: bool

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,6 +67,9 @@ class Sessions:
         """Chosen from the version Milvus reports when the first client connects."""
         self._sessions: dict[str, Session] = {}
         self._lock = anyio.Lock()
+        self._leases: dict[int, int] = {}
+        """Calls in flight on each session (by id): a discarded session is closed when its last one ends."""
+        self._retired: dict[int, Session] = {}
 
     async def get(self, database: str) -> Session:
         session = self._sessions.get(database)
@@ -82,6 +87,23 @@ class Sessions:
                 session = Session(reconnect.Recorded(client), database, self.endpoint, backend)
                 self._sessions[database] = session
             return session
+
+    @asynccontextmanager
+    async def lease(self, database: str) -> AsyncIterator[Session]:
+        """The session for `database`, kept open for as long as the caller uses it, even if discarded."""
+        session = await self.get(database)
+        key = id(session)
+        self._leases[key] = self._leases.get(key, 0) + 1
+        try:
+            yield session
+        finally:
+            self._leases[key] -= 1
+            if not self._leases[key]:
+                del self._leases[key]
+                retired = self._retired.pop(key, None)
+                if retired is not None:
+                    with anyio.CancelScope(shield=True):
+                        await _close_quietly(retired.client)
 
     async def _meet(self, client: Any, database: str) -> Backend:
         """The backend (from the version, at first contact), once `database` is known to exist.
@@ -170,7 +192,10 @@ class Sessions:
         if current is None or (failed is not None and current is not failed):
             return
         del self._sessions[database]
-        await _close_quietly(current.client)
+        if self._leases.get(id(current)):  # closing it would fail the calls still on it; the last one closes it
+            self._retired[id(current)] = current
+        else:
+            await _close_quietly(current.client)
 
     async def close(self) -> None:
         """Close every client, then stop Milvus Lite so that its log reaches the disk.
@@ -178,7 +203,8 @@ class Sessions:
         Holds the pool's lock throughout, so that a call arriving meanwhile waits and then reopens.
         """
         async with self._lock:
-            sessions, self._sessions = list(self._sessions.values()), {}
+            sessions, self._sessions = [*self._sessions.values(), *self._retired.values()], {}
+            self._retired.clear()
             for session in sessions:
                 await _close_quietly(session.client)
             if self.engine is not None and self.engine.attached:

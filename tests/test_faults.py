@@ -284,3 +284,59 @@ async def test_32_concurrent_mixed_calls_from_several_clients(tmp_path: Path) ->
             for client in clients:
                 assert (await ok(client, "milvus_count", collection_name="docs"))["count"] == len(expected)
             assert await ids_in(a) == expected
+
+
+@contextmanager
+def http_server(tmp: Path, uri: str) -> Iterator[tuple[int, Path]]:
+    """`mcp-server-milvus --transport streamable-http` on a free loopback port; yields (port, stderr path)."""
+    port, log = free_port(), tmp / "http.stderr"
+    command = [sys.executable, "-m", "mcp_server_milvus", "--uri", uri, "--transport", "streamable-http"]
+    command += ["--host", HOST, "--port", str(port), "--timeout", "30"]
+    with log.open("ab") as err:
+        proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=err, stderr=err, env=server_env(tmp))
+    try:
+        deadline = time.monotonic() + 60
+        while not listening(port):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the HTTP server did not listen: {log.read_text()[-2000:]}")
+            time.sleep(0.05)
+        yield port, log
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+@pytest.mark.subprocess
+async def test_a_client_that_disconnects_mid_insert(tmp_path: Path) -> None:
+    """A client of the HTTP server disconnects while its 30,000-row insert runs: the server logs what was
+    written, milvus_count shows exactly that, and another client is served throughout."""
+    with milvus(tmp_path) as m, http_server(tmp_path, m.uri) as (port, log):
+        url = f"http://{HOST}:{port}/mcp"
+        async with Client(url) as other:
+            await ok(other, "milvus_create_collection", collection_name="docs", dimension=4)
+            await ok(other, "milvus_create_collection", collection_name="notes", dimension=4)
+
+            async def leaver() -> None:
+                async with Client(url) as client:
+                    await client.call_tool("milvus_insert", {"collection_name": "docs", "rows": rows(30_000)})
+
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(leaver)
+                with anyio.fail_after(60):
+                    while (await ok(other, "milvus_count", collection_name="docs"))["count"] < 2000:
+                        await anyio.sleep(0.05)
+                tg.cancel_scope.cancel()  # the client goes away: its HTTP connection closes mid-call
+            assert (await ok(other, "milvus_insert", collection_name="notes", rows=rows(5)))["insert_count"] == 5
+            with anyio.fail_after(30):
+                while "part-way" not in log.read_text():
+                    await anyio.sleep(0.1)
+            logged = [line for line in log.read_text().splitlines() if "part-way" in line]
+            assert len(logged) == 1 and "was cancelled" in logged[0], logged
+            done = int(logged[0].split("(")[1].split(" rows")[0])
+            assert 2000 <= done < 30_000
+            assert (await ok(other, "milvus_count", collection_name="docs"))["count"] in (done, done + 1000)
+            assert (await ok(other, "milvus_count", collection_name="notes"))["count"] == 5

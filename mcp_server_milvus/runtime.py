@@ -99,8 +99,8 @@ class Runtime:
     async def _call(self, database: str, action: str, body: Callable[[Session], Awaitable[T]]) -> T:
         """`body` on the session for `database`; once more on a rebuilt client when Milvus could not be
         reached and `body` had not yet started a request that changes data (see `reconnect`)."""
-        async with self.guard(database, action):
-            ledger, session = reconnect.Ledger(), None
+        ledger, session = reconnect.Ledger(), None
+        async with self.guard(database, action, ledger):
             try:
                 with reconnect.recording(ledger):
                     async with self.sessions.lease(database) as session:
@@ -110,8 +110,9 @@ class Runtime:
                     raise
                 logger.info("Could not reach Milvus to %s; trying once more on a new connection", action)
                 await self.sessions.discard(database, session)
-            async with self.sessions.lease(database) as session:
-                return await body(session)
+            with reconnect.recording(ledger):
+                async with self.sessions.lease(database) as session:
+                    return await body(session)
 
     async def _changed(
         self, session: Session, info: CollectionInfo, fresh: bool, exc: Exception, load: bool
@@ -200,8 +201,9 @@ class Runtime:
         return replace(info, loaded=True)
 
     @asynccontextmanager
-    async def guard(self, database: str, action: str) -> AsyncIterator[None]:
-        """Translate any failure inside into a `ToolError` that says what to do next."""
+    async def guard(self, database: str, action: str, ledger: reconnect.Ledger | None = None) -> AsyncIterator[None]:
+        """Translate any failure inside into a `ToolError` that says what to do next; `ledger` tells
+        whether the call had sent a write that Milvus may or may not have applied."""
         generation = self.sessions.generation
         try:
             yield
@@ -211,7 +213,8 @@ class Runtime:
             failure = self.classify(exc)
             if failure is None:
                 raise  # a defect of ours: the tool names it, and the log keeps its traceback
-            raise await self._explain(failure, exc, database, action, generation) from None
+            wrote = ledger is not None and ledger.wrote is not None
+            raise await self._explain(failure, exc, database, action, generation, wrote) from None
 
     def classify(self, exc: Exception) -> Failure | None:
         """What a failure from Milvus means; None for a ToolError or a defect of ours."""
@@ -224,7 +227,7 @@ class Runtime:
         return common(exc) or (Failure.REFUSED if is_backend_error(exc) else None)
 
     async def _explain(
-        self, failure: Failure, exc: Exception, database: str, action: str, generation: int
+        self, failure: Failure, exc: Exception, database: str, action: str, generation: int, wrote: bool
     ) -> ToolError:
         if failure is Failure.TIMEOUT:
             return errors.timed_out(self.timeout)
@@ -232,7 +235,7 @@ class Runtime:
             if await self.sessions.recover_engine(generation):
                 return errors.engine_restarted(self.settings.uri)
             await self.sessions.discard(database)
-            return errors.unreachable(self.settings.uri, exc)
+            return errors.unreachable(self.settings.uri, exc, wrote=wrote)
         if failure is Failure.DATABASE_MISSING:
             try:
                 session = await self.sessions.get(self.settings.database)

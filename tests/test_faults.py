@@ -22,10 +22,13 @@ import anyio
 import pytest
 from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
+from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult
 
 from mcp_server_milvus.config import Settings
+from mcp_server_milvus.runtime import Runtime
 from mcp_server_milvus.server import build_server
+from mcp_server_milvus.sessions import Session
 from tests.conftest import fails, ok, rows
 
 pytestmark = pytest.mark.anyio
@@ -340,3 +343,35 @@ async def test_a_client_that_disconnects_mid_insert(tmp_path: Path) -> None:
             assert 2000 <= done < 30_000
             assert (await ok(other, "milvus_count", collection_name="docs"))["count"] in (done, done + 1000)
             assert (await ok(other, "milvus_count", collection_name="notes"))["count"] == 5
+
+
+@pytest.mark.subprocess
+async def test_a_write_that_may_have_been_sent_is_never_sent_again(tmp_path: Path) -> None:
+    """The retry rule itself, on the runtime every tool goes through: once Milvus is gone, a call that only
+    read runs twice (the second time on a rebuilt client), a call that had invoked a write runs once."""
+    with milvus(tmp_path) as m:
+        runtime = Runtime(Settings(uri=m.uri, timeout=TIMEOUT, embedding_provider="none"))
+        attempts: list[str] = []
+
+        async def read(session: Session) -> Any:
+            attempts.append("read")
+            return await session.client.list_collections(timeout=TIMEOUT)
+
+        async def write(session: Session) -> Any:
+            attempts.append("write")
+            row = {"id": 1, "vector": [1.0, 2.0, 3.0, 4.0]}
+            return await session.client.insert("docs", [row], timeout=TIMEOUT)
+
+        try:
+            assert await runtime.run(None, "list collections", read) == []
+            m.stop(signal.SIGKILL)
+            attempts.clear()
+            for op, expected in [(read, ["read", "read"]), (write, ["write"])]:
+                with pytest.raises(ToolError, match=f"^Cannot reach Milvus at {m.uri}") as raised:
+                    await runtime.run(None, "do it", op)
+                assert attempts == expected
+                unsure = "so this write may or may not have been applied" in str(raised.value)
+                assert unsure is (op is write), str(raised.value)
+                attempts.clear()
+        finally:
+            await runtime.close()

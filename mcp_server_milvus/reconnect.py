@@ -17,6 +17,10 @@ have reached Milvus is never sent twice by us: an insert whose answer was lost m
 a Milvus server keeps both copies of a repeated primary key. What was sent before Milvus went away is for
 the agent to check (milvus_count, milvus_query), as the error says.
 
+The retry is one attempt more, not a wait: a refused connection fails at once, so a call that cannot
+reach Milvus answers within milliseconds; a Milvus that accepts connections but never answers makes a
+call wait at most twice the timeout.
+
 pymilvus itself re-sends a request that failed with UNAVAILABLE once it has reconnected within the same
 call; that reconnect fails at once while Milvus is down, so only a Milvus that restarts within those few
 milliseconds could see a write twice that way. That is pymilvus's behaviour, not a retry of ours.

@@ -18,8 +18,8 @@ a Milvus server keeps both copies of a repeated primary key. What was sent befor
 the agent to check (milvus_count, milvus_query), as the error says.
 
 The retry is one attempt more, not a wait: a refused connection fails at once, so a call that cannot
-reach Milvus answers within milliseconds; a Milvus that accepts connections but never answers makes a
-call wait at most twice the timeout.
+reach Milvus answers within milliseconds; a connection attempt that hangs (an address that drops packets)
+can make a call wait up to twice the timeout.
 
 pymilvus itself re-sends a request that failed with UNAVAILABLE once it has reconnected within the same
 call; that reconnect fails at once while Milvus is down, so only a Milvus that restarts within those few

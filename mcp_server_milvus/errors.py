@@ -104,8 +104,15 @@ def milvus_message(exc: BaseException) -> str:
     return excerpt(redact(" ".join(str(message).split())), MESSAGE_CHARS)
 
 
-def unreachable(uri: str, exc: BaseException | None = None) -> ToolError:
+def unreachable(uri: str, exc: BaseException | None = None, *, wrote: bool = False) -> ToolError:
+    """`wrote`: the call had sent a request that changes data, which Milvus may or may not have applied."""
     detail = f" ({milvus_message(exc)})" if exc is not None else ""
+    if wrote:
+        return ToolError(
+            f"Cannot reach Milvus at {redact(uri)}{detail}, so this write may or may not have been applied. "
+            "Once Milvus is reachable again, check what is there with milvus_count or milvus_query before "
+            "sending it again."
+        )
     return ToolError(
         f"Cannot reach Milvus at {redact(uri)}{detail}. Check that the server is running and reachable, "
         "and that --uri and --token are right; call milvus_server_info to see the settings in use."

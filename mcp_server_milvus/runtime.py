@@ -17,7 +17,7 @@ from typing import TypeVar
 import anyio
 from mcp.server.mcpserver.exceptions import ToolError
 
-from mcp_server_milvus import compat, errors
+from mcp_server_milvus import compat, errors, reconnect
 from mcp_server_milvus.config import Settings
 from mcp_server_milvus.embeddings.base import Provider
 from mcp_server_milvus.failures import Failure, Op, common, during, is_backend_error, op_of
@@ -68,11 +68,7 @@ class Runtime:
 
     async def run(self, database: str | None, action: str, op: Callable[[Session], Awaitable[T]]) -> T:
         """Run `op` on the session for `database`, translating every failure."""
-        db = database or self.settings.database
-        async with self.guard(db, action):
-            await self.check_database(db)
-            session = await self.sessions.get(db)
-            return await op(session)
+        return await self._call(database or self.settings.database, action, op)
 
     async def on_collection(
         self, database: str | None, collection: str, action: str, op: OpFn[T], *, load: bool = False
@@ -83,9 +79,8 @@ class Runtime:
         (another program recreated the collection or an index), `op` runs once more on the live one.
         """
         db = database or self.settings.database
-        async with self.guard(db, action):
-            await self.check_database(db)
-            session = await self.sessions.get(db)
+
+        async def body(session: Session) -> T:
             info, fresh = await self.schema(session, collection)
             for attempt in range(2):
                 try:
@@ -100,7 +95,28 @@ class Runtime:
                         raise
                     logger.info("Schema of %s.%s changed under us; retrying on the live one", db, collection)
                     info, fresh = live, True
-        raise AssertionError("unreachable")
+            raise AssertionError("unreachable")
+
+        return await self._call(db, action, body)
+
+    async def _call(self, database: str, action: str, body: Callable[[Session], Awaitable[T]]) -> T:
+        """`body` on the session for `database`; once more on a rebuilt client when Milvus could not be
+        reached and `body` had not yet started a request that changes data (see `reconnect`)."""
+        ledger, session = reconnect.Ledger(), None
+        async with self.guard(database, action, ledger):
+            await self.check_database(database)
+            try:
+                with reconnect.recording(ledger):
+                    async with self.sessions.lease(database) as session:
+                        return await body(session)
+            except Exception as exc:
+                if ledger.wrote is not None or self.classify(exc) is not Failure.UNREACHABLE:
+                    raise
+                logger.info("Could not reach Milvus to %s; trying once more on a new connection", action)
+                await self.sessions.discard(database, session)
+            with reconnect.recording(ledger):
+                async with self.sessions.lease(database) as session:
+                    return await body(session)
 
     async def _changed(
         self, session: Session, info: CollectionInfo, fresh: bool, exc: Exception, load: bool
@@ -207,25 +223,33 @@ class Runtime:
         return replace(info, loaded=True)
 
     @asynccontextmanager
-    async def guard(self, database: str, action: str) -> AsyncIterator[None]:
-        """Translate any failure inside into a `ToolError` that says what to do next."""
+    async def guard(self, database: str, action: str, ledger: reconnect.Ledger | None = None) -> AsyncIterator[None]:
+        """Translate any failure inside into a `ToolError` that says what to do next; `ledger` tells
+        whether the call had sent a write that Milvus may or may not have applied."""
         generation = self.sessions.generation
         try:
             yield
         except ToolError:
             raise
         except Exception as exc:
-            backend = self.sessions.backend
-            if backend is not None:
-                failure = backend.classify(exc, op_of(exc))
-            else:  # Milvus never answered: no backend to ask
-                failure = common(exc) or (Failure.REFUSED if is_backend_error(exc) else None)
+            failure = self.classify(exc)
             if failure is None:
                 raise  # a defect of ours: the tool names it, and the log keeps its traceback
-            raise await self._explain(failure, exc, database, action, generation) from None
+            wrote = ledger is not None and ledger.wrote is not None
+            raise await self._explain(failure, exc, database, action, generation, wrote) from None
+
+    def classify(self, exc: Exception) -> Failure | None:
+        """What a failure from Milvus means; None for a ToolError or a defect of ours."""
+        if isinstance(exc, ToolError):
+            return None
+        backend = self.sessions.backend
+        if backend is not None:
+            return backend.classify(exc, op_of(exc))
+        # Milvus never answered: no backend to ask
+        return common(exc) or (Failure.REFUSED if is_backend_error(exc) else None)
 
     async def _explain(
-        self, failure: Failure, exc: Exception, database: str, action: str, generation: int
+        self, failure: Failure, exc: Exception, database: str, action: str, generation: int, wrote: bool
     ) -> ToolError:
         if failure is Failure.TIMEOUT:
             return errors.timed_out(self.timeout)
@@ -233,7 +257,7 @@ class Runtime:
             if await self.sessions.recover_engine(generation):
                 return errors.engine_restarted(self.settings.uri)
             await self.sessions.discard(database)
-            return errors.unreachable(self.settings.uri, exc)
+            return errors.unreachable(self.settings.uri, exc, wrote=wrote)
         if failure is Failure.DATABASE_MISSING:
             try:
                 session = await self.sessions.get(self.settings.database)

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import anyio
 from mcp.server.mcpserver.exceptions import ToolError
 
-from mcp_server_milvus import compat, errors
+from mcp_server_milvus import compat, errors, reconnect
 from mcp_server_milvus.backends import Backend, for_version
 from mcp_server_milvus.config import Settings
 from mcp_server_milvus.engine.client import LiteEngine
@@ -66,6 +68,9 @@ class Sessions:
         """Chosen from the version Milvus reports when the first client connects."""
         self._sessions: dict[str, Session] = {}
         self._lock = anyio.Lock()
+        self._leases: dict[int, int] = {}
+        """Calls in flight on each session (by id): a discarded session is closed when its last one ends."""
+        self._retired: dict[int, Session] = {}
 
     async def get(self, database: str) -> Session:
         session = self._sessions.get(database)
@@ -80,8 +85,26 @@ class Sessions:
                 except BaseException:
                     await _close_quietly(client)
                     raise
-                session = self._sessions[database] = Session(client, database, self.endpoint, backend)
+                session = Session(reconnect.Recorded(client), database, self.endpoint, backend)
+                self._sessions[database] = session
             return session
+
+    @asynccontextmanager
+    async def lease(self, database: str) -> AsyncIterator[Session]:
+        """The session for `database`, kept open for as long as the caller uses it, even if discarded."""
+        session = await self.get(database)
+        key = id(session)
+        self._leases[key] = self._leases.get(key, 0) + 1
+        try:
+            yield session
+        finally:
+            self._leases[key] -= 1
+            if not self._leases[key]:
+                del self._leases[key]
+                retired = self._retired.pop(key, None)
+                if retired is not None:
+                    with anyio.CancelScope(shield=True):
+                        await _close_quietly(retired.client)
 
     async def _meet(self, client: Any, database: str) -> Backend:
         """The backend (from the version, at first contact), once `database` is known to exist.
@@ -107,7 +130,9 @@ class Sessions:
         uri = self.settings.uri
         if self.engine is not None:
             uri = self.engine.uri if self.engine.attached else self.engine.attach()
-            return AsyncMilvusClient(uri=uri, db_name=database, timeout=self.settings.timeout)
+            return AsyncMilvusClient(
+                uri=uri, db_name=database, timeout=self.settings.timeout, **reconnect.CLIENT_OPTIONS
+            )
         if self.settings.is_lite:
             os.makedirs(os.path.dirname(uri), exist_ok=True)
             logger.info("Opening Milvus Lite database %s in-process", uri)
@@ -118,6 +143,7 @@ class Sessions:
                 db_name=database,
                 timeout=self.settings.timeout,
                 **tls_options(self.settings),
+                **reconnect.CLIENT_OPTIONS,
             )
         except Exception as exc:
             if self.settings.is_lite and compat.lite_is_locked(uri):
@@ -159,11 +185,19 @@ class Sessions:
             await anyio.to_thread.run_sync(engine.restart)
         return True
 
-    async def discard(self, database: str) -> None:
-        """Forget a client after a connection failure, so that the next call builds a new one."""
-        session = self._sessions.pop(database, None)
-        if session is not None:
-            await _close_quietly(session.client)
+    async def discard(self, database: str, failed: Session | None = None) -> None:
+        """Forget a client after a connection failure, so that the next call builds a new one.
+
+        With `failed`, only if that is still the current one: another call may have rebuilt it already,
+        and closing the new client would fail that call too."""
+        current = self._sessions.get(database)
+        if current is None or (failed is not None and current is not failed):
+            return
+        del self._sessions[database]
+        if self._leases.get(id(current)):  # closing it would fail the calls still on it; the last one closes it
+            self._retired[id(current)] = current
+        else:
+            await _close_quietly(current.client)
 
     async def close(self) -> None:
         """Close every client, then stop Milvus Lite so that its log reaches the disk.
@@ -171,7 +205,8 @@ class Sessions:
         Holds the pool's lock throughout, so that a call arriving meanwhile waits and then reopens.
         """
         async with self._lock:
-            sessions, self._sessions = list(self._sessions.values()), {}
+            sessions, self._sessions = [*self._sessions.values(), *self._retired.values()], {}
+            self._retired.clear()
             for session in sessions:
                 await _close_quietly(session.client)
             if self.engine is not None and self.engine.attached:

@@ -126,6 +126,20 @@ def serve(
             show_default=False,
         ),
     ] = None,
+    max_rows: Annotated[
+        int, typer.Option(envvar=_env("MAX_ROWS"), help="Most rows one insert or upsert call may carry.")
+    ] = 10_000,
+    max_limit: Annotated[
+        int,
+        typer.Option(envvar=_env("MAX_LIMIT"), help="Largest limit (hits or rows per page) of a query or search."),
+    ] = 1000,
+    max_concurrency: Annotated[
+        int,
+        typer.Option(
+            envvar=_env("MAX_CONCURRENCY"),
+            help="Tool calls run at once; more wait up to --timeout for a slot, then fail.",
+        ),
+    ] = 64,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
     ] = False,
@@ -148,6 +162,9 @@ def serve(
         "embedding_provider": embedding_provider.lower(),
         "embedding_model": embedding_model,
         "embedding_base_url": embedding_base_url,
+        "max_rows": max_rows,
+        "max_limit": max_limit,
+        "max_concurrency": max_concurrency,
     }
     if uri:
         values["uri"] = uri

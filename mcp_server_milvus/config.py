@@ -47,6 +47,12 @@ class Settings(BaseModel):
     """Who embeds text: `auto` is `local` when the [embeddings] extra is installed, else `none`."""
     embedding_model: str | None = None
     embedding_base_url: str | None = None
+    max_rows: int = Field(default=10_000, ge=1)
+    """Rows one milvus_insert or milvus_upsert call may carry (see `limits`)."""
+    max_limit: int = Field(default=1000, ge=1, le=16384)
+    """The largest `limit` (hits or rows per page) a query or search may ask for."""
+    max_concurrency: int = Field(default=64, ge=1)
+    """Tool calls in flight at once in this server; more wait up to `timeout` for a slot."""
 
     @field_validator("uri")
     @classmethod

@@ -14,7 +14,7 @@ from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
-from mcp_server_milvus import errors, validation
+from mcp_server_milvus import errors, limits, validation
 from mcp_server_milvus.arguments import (
     DEFAULT_CONSISTENCY,
     ArgumentObject,
@@ -221,6 +221,11 @@ async def milvus_hybrid_search(
     t = rt.timeout
     budget = rt.settings.max_result_bytes
     check_arguments(text, searches, ranker, rrf_k, weights)
+    most = rt.settings.max_limit
+    limits.check_limit(limit, most)
+    for i, s in enumerate(searches or []):
+        if s.limit is not None:
+            limits.check_limit(s.limit, most, f"searches[{i}].limit")
 
     async def op(session: Session, info: CollectionInfo) -> HybridResult:
         capabilities = session.backend.capabilities
@@ -259,7 +264,7 @@ async def milvus_hybrid_search(
         used = []
         for i, ((f, _, s), data) in enumerate(zip(plan, reqs_data, strict=True)):
             index = info.index_for(f.name)
-            depth = s.limit if s.limit is not None else max(limit, CANDIDATES)
+            depth = s.limit if s.limit is not None else min(max(limit, CANDIDATES), most)
             try:
                 params = check_search_params(s.params or {}, index, f, depth)
             except ToolError as exc:

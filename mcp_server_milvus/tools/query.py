@@ -10,7 +10,7 @@ from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
-from mcp_server_milvus import errors, validation
+from mcp_server_milvus import errors, limits, validation
 from mcp_server_milvus.arguments import (
     DEFAULT_CONSISTENCY,
     CollectionName,
@@ -139,6 +139,7 @@ async def milvus_query(
     budget = rt.settings.max_result_bytes
     if cursor is not None and (offset or ids is not None):
         raise ToolError("cursor pages on by itself: leave offset and ids out when you pass cursor.")
+    limits.check_limit(limit, rt.settings.max_limit)
     if offset + limit > MAX_WINDOW:
         raise ToolError(
             f"offset + limit may be at most {MAX_WINDOW} (got {offset + limit}); to go further, page with the "

@@ -22,8 +22,13 @@ HELP = """\
 Serve the Milvus vector database to AI agents over MCP.
 
 With no options it serves over stdio on an embedded Milvus Lite database at
-$XDG_DATA_HOME/mcp-server-milvus/milvus.db, created on first use. Point it at a
-Milvus server or Zilliz Cloud with --uri http://host:19530 (and --token).
+$XDG_DATA_HOME/mcp-server-milvus/milvus.db (~/.local/share/... by default),
+created on first use. Point it at a Milvus server or Zilliz Cloud with --uri
+(and --token), e.g.:
+
+  mcp-server-milvus --uri http://localhost:19530 --transport streamable-http
+
+`mcp-server-milvus check --uri ...` tests the connection and exits.
 
 Every option also reads an environment variable (shown in brackets).
 """
@@ -48,8 +53,9 @@ def _env(name: str) -> str:
     return f"MILVUS_MCP_{name}"
 
 
-@app.command()
+@app.callback(invoke_without_command=True)
 def serve(
+    ctx: typer.Context,
     uri: Annotated[
         str | None,
         typer.Option(
@@ -145,6 +151,8 @@ def serve(
     ] = False,
 ) -> None:
     """Serve Milvus over MCP (the default command)."""
+    if ctx.invoked_subcommand is not None:
+        return  # the subcommand reads its own options (and the environment) after this
     # pymilvus reads MILVUS_URI when imported and fails on a Lite path: take it out before that happens.
     os.environ.pop("MILVUS_URI", None)
     os.environ.pop("MILVUS_DEFAULT_CONNECTION", None)
@@ -166,18 +174,22 @@ def serve(
         "max_limit": max_limit,
         "max_concurrency": max_concurrency,
     }
+    run(_settings(values, uri, token))
+
+
+def _settings(values: dict[str, Any], uri: str | None, token: str | None) -> Settings:
+    """Settings from the options; an invalid one is a one-line error and exit status 2."""
     if uri:
         values["uri"] = uri
     if token:
         values["token"] = token
     try:
-        settings = Settings(**values)
+        return Settings(**values)
     except ValidationError as exc:
         problem = exc.errors(include_url=False)[0]
         where = ".".join(str(p) for p in problem["loc"]) or "settings"
         typer.echo(f"Error: invalid {where}: {problem['msg']}", err=True)
         raise typer.Exit(2) from None
-    run(settings)
 
 
 def run(settings: Settings) -> None:
@@ -271,6 +283,63 @@ def _close_lite(server: MilvusServer) -> None:
         from milvus_lite.server_manager import server_manager_instance
 
         server_manager_instance.release_all()
+
+
+@app.command("check")
+def check_command(
+    uri: Annotated[
+        str | None,
+        typer.Option(envvar="MILVUS_URI", help=f"As for serving. Default: {default_uri()}", show_default=False),
+    ] = None,
+    token: Annotated[
+        str | None, typer.Option(envvar="MILVUS_TOKEN", help="As for serving.", show_default=False)
+    ] = None,
+    db: Annotated[str, typer.Option(envvar="MILVUS_DB", help="The database to check.")] = "default",
+    timeout: Annotated[
+        float, typer.Option(envvar=_env("TIMEOUT"), help="Seconds to wait for each Milvus call.")
+    ] = 10.0,
+    lite_in_process: Annotated[
+        bool, typer.Option(envvar=_env("LITE_IN_PROCESS"), help="Open Milvus Lite in this process.")
+    ] = False,
+    embedding_provider: Annotated[
+        str, typer.Option(envvar=_env("EMBEDDING_PROVIDER"), help="auto, none, local or openai, as for serving.")
+    ] = "auto",
+    embedding_model: Annotated[
+        str | None, typer.Option(envvar=_env("EMBEDDING_MODEL"), help="As for serving.", show_default=False)
+    ] = None,
+    embedding_base_url: Annotated[
+        str | None, typer.Option(envvar=_env("EMBEDDING_BASE_URL"), help="As for serving.", show_default=False)
+    ] = None,
+) -> None:
+    """Test the connection to Milvus and exit.
+
+    Connects as the server would and prints the Milvus version, the backend, the database, its collections
+    with their load states and the embedding provider. Exits 1 with the reason when something is wrong."""
+    os.environ.pop("MILVUS_URI", None)  # as for serving: before pymilvus is imported
+    os.environ.pop("MILVUS_DEFAULT_CONNECTION", None)
+    values: dict[str, Any] = {
+        "database": db,
+        "timeout": timeout,
+        "lite_in_process": lite_in_process,
+        "embedding_provider": embedding_provider.lower(),
+        "embedding_model": embedding_model,
+        "embedding_base_url": embedding_base_url,
+        "log_level": "ERROR",
+    }
+    settings = _settings(values, uri, token)
+    from mcp_server_milvus.check import CheckFailed, check
+    from mcp_server_milvus.logs import configure_logging
+    from mcp_server_milvus.redact import register_secret
+
+    configure_logging(settings.log_level)
+    if settings.token_value:
+        register_secret(settings.token_value)
+    try:
+        report = anyio.run(check, settings)
+    except CheckFailed as exc:
+        typer.echo(f"Error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo("\n".join(report.lines()))
 
 
 def main() -> None:

@@ -365,7 +365,7 @@ async def milvus_search(
     vectors, like_ids. like_ids ("more like this", e.g. [42, 7]) searches with those rows' stored vectors
     (their text, for a BM25 field), read from any partition; results come per id, in order, each row left
     out of its own hits. Each hit has id, score (higher is better), distance (Milvus's raw value) and
-    entity (output fields; vectors only when named). Example: {"collection_name": "docs", "text": "solar
+    entity (output fields, untrusted data; vectors only when named). Example: {"collection_name": "docs", "text": "solar
     power", "filter": "year > 2020", "limit": 5}."""
     rt = runtime(ctx)
     t = rt.timeout

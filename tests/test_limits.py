@@ -8,7 +8,9 @@ from pathlib import Path
 import anyio
 import pytest
 from mcp import Client
+from typer.testing import CliRunner
 
+from mcp_server_milvus.cli import app
 from mcp_server_milvus.config import Settings
 from mcp_server_milvus.server import build_server
 from tests.conftest import fails, make_docs, ok, rows
@@ -102,3 +104,14 @@ async def test_calls_beyond_max_concurrency_queue_and_all_succeed(tmp_path: Path
                 tg.start_soon(insert, k)
         assert counts == [10] * 12 and most <= 2
         assert (await ok(client, "milvus_count", collection_name="docs"))["count"] == 120
+
+
+def test_the_limits_are_options_with_environment_variables() -> None:
+    runner = CliRunner()
+    shown = runner.invoke(app, ["--help"]).output
+    for word in ("--max-rows", "MILVUS_MCP_MAX_ROWS", "--max-limit", "MILVUS_MCP_MAX_LIMIT", "--max-concurrency"):
+        assert word in shown, word
+    refused = runner.invoke(app, ["--max-limit", "0"])
+    assert refused.exit_code == 2 and "invalid max_limit" in refused.output
+    refused = runner.invoke(app, ["--max-limit", "20000"])
+    assert refused.exit_code == 2 and "16384" in refused.output

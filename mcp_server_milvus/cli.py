@@ -287,6 +287,7 @@ def _close_lite(server: MilvusServer) -> None:
 
 @app.command("check")
 def check_command(
+    ctx: typer.Context,
     uri: Annotated[
         str | None,
         typer.Option(envvar="MILVUS_URI", help=f"As for serving. Default: {default_uri()}", show_default=False),
@@ -317,16 +318,17 @@ def check_command(
     with their load states and the embedding provider. Exits 1 with the reason when something is wrong."""
     os.environ.pop("MILVUS_URI", None)  # as for serving: before pymilvus is imported
     os.environ.pop("MILVUS_DEFAULT_CONNECTION", None)
+    given = _given(ctx)
     values: dict[str, Any] = {
-        "database": db,
-        "timeout": timeout,
-        "lite_in_process": lite_in_process,
-        "embedding_provider": embedding_provider.lower(),
-        "embedding_model": embedding_model,
-        "embedding_base_url": embedding_base_url,
+        "database": given.get("db", db),
+        "timeout": given.get("timeout", timeout),
+        "lite_in_process": given.get("lite_in_process", lite_in_process),
+        "embedding_provider": given.get("embedding_provider", embedding_provider).lower(),
+        "embedding_model": given.get("embedding_model", embedding_model),
+        "embedding_base_url": given.get("embedding_base_url", embedding_base_url),
         "log_level": "ERROR",
     }
-    settings = _settings(values, uri, token)
+    settings = _settings(values, given.get("uri", uri), given.get("token", token))
     from mcp_server_milvus.check import CheckFailed, check
     from mcp_server_milvus.logs import configure_logging
     from mcp_server_milvus.redact import register_secret
@@ -340,6 +342,22 @@ def check_command(
         typer.echo(f"Error: {exc}", err=True)
         raise typer.Exit(1) from None
     typer.echo("\n".join(report.lines()))
+
+
+def _given(ctx: typer.Context) -> dict[str, Any]:
+    """The options a subcommand was given, its own or its group's: `mcp-server-milvus --uri X check` (as
+    `docker run IMAGE --uri X check` makes it) must not check the default database without a word. The
+    command line beats the environment, the subcommand's own option its group's; defaults are left out."""
+    contexts = [c for c in (ctx.parent, ctx) if c is not None]
+    given: dict[str, Any] = {}
+    for source in ("ENVIRONMENT", "COMMANDLINE"):  # by name: typer ships its own copy of click's enum
+        for c in contexts:
+            given.update(
+                (name, value)
+                for name, value in c.params.items()
+                if getattr(c.get_parameter_source(name), "name", None) == source
+            )
+    return given
 
 
 def main() -> None:

@@ -132,3 +132,21 @@ async def test_the_old_invocation_without_a_command_still_serves(tmp_path: Path)
             assert {"milvus_insert", "milvus_search", "milvus_server_info"} <= tools
             info = await ok(client, "milvus_server_info")
             assert (info["max_rows"], info["max_limit"]) == (7, 9)
+
+
+async def test_options_before_the_command_name_count_and_the_command_line_beats_the_environment(
+    tmp_path: Path,
+) -> None:
+    """`mcp-server-milvus --uri X check` (what `docker run IMAGE --uri X check` runs) checks X, not the
+    default database; `check --uri Y` beats MILVUS_URI and a --uri before the command name."""
+    db = tmp_path / "m.db"
+    async with Client(build_server(Settings(uri=str(db), embedding_provider="none"))) as client:
+        await make_docs(client, n=1, name="only_here")
+    done = cli(tmp_path, "--uri", str(db), "--embedding-provider", "none", "check")
+    assert done.returncode == 0 and "only_here" in done.stdout, done.stderr
+    run = env(tmp_path) | {"MILVUS_URI": str(tmp_path / "elsewhere.db")}
+    argv = [sys.executable, "-m", "mcp_server_milvus", "--uri", str(tmp_path / "other.db"), "check", "--uri", str(db)]
+    done = subprocess.run(argv, capture_output=True, text=True, env=run, cwd=tmp_path, timeout=60)
+    assert done.returncode == 0 and "only_here" in done.stdout, done.stderr
+    done = subprocess.run([*argv[:-3], "check"], capture_output=True, text=True, env=run, cwd=tmp_path, timeout=60)
+    assert done.returncode == 1 and f"No Milvus Lite database at {tmp_path / 'other.db'}" in done.stderr

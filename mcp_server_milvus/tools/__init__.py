@@ -102,7 +102,7 @@ def _sender(fn: ToolFn[P]) -> Callable[P, Awaitable[CallToolResult]]:
     @functools.wraps(fn)
     async def send(*args: P.args, **kwargs: P.kwargs) -> CallToolResult:
         try:
-            async with runtime(kwargs["ctx"]).gate.slot():  # type: ignore[arg-type]
+            async with runtime(kwargs["ctx"]).gate.slot():
                 result = await fn(*args, **kwargs)
         except ToolError:
             raise

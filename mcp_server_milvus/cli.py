@@ -25,9 +25,13 @@ HELP = """\
 Serve the Milvus vector database to AI agents over MCP.
 
 With no options it serves over stdio on an embedded Milvus Lite database at
-$XDG_DATA_HOME/mcp-server-milvus/milvus.db, created on first use. Point it at a
-Milvus server or Zilliz Cloud with --uri http://host:19530 (and its token in
-$MILVUS_TOKEN or --token-file).
+$XDG_DATA_HOME/mcp-server-milvus/milvus.db (~/.local/share/... by default),
+created on first use. Point it at a Milvus server or Zilliz Cloud with --uri
+(its token in $MILVUS_TOKEN or --token-file), e.g.:
+
+  mcp-server-milvus --uri http://localhost:19530 --transport streamable-http
+
+`mcp-server-milvus check --uri ...` tests the connection and exits.
 
 Every option also reads an environment variable (shown in brackets).
 """
@@ -52,8 +56,9 @@ def _env(name: str) -> str:
     return f"MILVUS_MCP_{name}"
 
 
-@app.command()
+@app.callback(invoke_without_command=True)
 def serve(
+    ctx: typer.Context,
     uri: Annotated[
         str | None,
         typer.Option(
@@ -261,11 +266,27 @@ def serve(
             show_default=False,
         ),
     ] = None,
+    max_rows: Annotated[
+        int, typer.Option(envvar=_env("MAX_ROWS"), help="Most rows one insert or upsert call may carry.")
+    ] = 10_000,
+    max_limit: Annotated[
+        int,
+        typer.Option(envvar=_env("MAX_LIMIT"), help="Largest limit (hits or rows per page) of a query or search."),
+    ] = 1000,
+    max_concurrency: Annotated[
+        int,
+        typer.Option(
+            envvar=_env("MAX_CONCURRENCY"),
+            help="Tool calls run at once; more wait up to --timeout for a slot, then fail.",
+        ),
+    ] = 64,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
     ] = False,
 ) -> None:
     """Serve Milvus over MCP (the default command)."""
+    if ctx.invoked_subcommand is not None:
+        return  # the subcommand reads its own options (and the environment) after this
     # pymilvus reads MILVUS_URI when imported and fails on a Lite path: take it out before that happens.
     os.environ.pop("MILVUS_URI", None)
     os.environ.pop("MILVUS_DEFAULT_CONNECTION", None)
@@ -300,19 +321,11 @@ def serve(
         "tls_cert": tls_cert,
         "tls_key": tls_key,
         "tls_server_name": tls_server_name,
+        "max_rows": max_rows,
+        "max_limit": max_limit,
+        "max_concurrency": max_concurrency,
     }
-    token = _milvus_token(token, token_file)
-    if uri:
-        values["uri"] = uri
-    if token:
-        values["token"] = token
-    try:
-        settings = Settings(**values)
-    except ValidationError as exc:
-        problem = exc.errors(include_url=False)[0]
-        where = ".".join(str(p) for p in problem["loc"]) or "settings"
-        typer.echo(f"Error: invalid {where}: {problem['msg']}", err=True)
-        raise typer.Exit(2) from None
+    settings = _settings(values, uri, _milvus_token(token, token_file))
     from mcp_server_milvus.http_app import exposure_problem
 
     problem = exposure_problem(settings)
@@ -320,6 +333,21 @@ def serve(
         typer.echo(f"Error: {problem}", err=True)
         raise typer.Exit(2)
     run(settings)
+
+
+def _settings(values: dict[str, Any], uri: str | None, token: str | None) -> Settings:
+    """Settings from the options; an invalid one is a one-line error and exit status 2."""
+    if uri:
+        values["uri"] = uri
+    if token:
+        values["token"] = token
+    try:
+        return Settings(**values)
+    except ValidationError as exc:
+        problem = exc.errors(include_url=False)[0]
+        where = ".".join(str(p) for p in problem["loc"]) or "settings"
+        typer.echo(f"Error: invalid {where}: {problem['msg']}", err=True)
+        raise typer.Exit(2) from None
 
 
 def _split(values: str | None) -> tuple[str, ...]:
@@ -477,6 +505,81 @@ def _close_lite(server: MilvusServer) -> None:
         from milvus_lite.server_manager import server_manager_instance
 
         server_manager_instance.release_all()
+
+
+@app.command("check")
+def check_command(
+    ctx: typer.Context,
+    uri: Annotated[
+        str | None,
+        typer.Option(envvar="MILVUS_URI", help=f"As for serving. Default: {default_uri()}", show_default=False),
+    ] = None,
+    token: Annotated[
+        str | None, typer.Option(envvar="MILVUS_TOKEN", help="As for serving.", show_default=False)
+    ] = None,
+    db: Annotated[str, typer.Option(envvar="MILVUS_DB", help="The database to check.")] = "default",
+    timeout: Annotated[
+        float, typer.Option(envvar=_env("TIMEOUT"), help="Seconds to wait for each Milvus call.")
+    ] = 10.0,
+    lite_in_process: Annotated[
+        bool, typer.Option(envvar=_env("LITE_IN_PROCESS"), help="Open Milvus Lite in this process.")
+    ] = False,
+    embedding_provider: Annotated[
+        str, typer.Option(envvar=_env("EMBEDDING_PROVIDER"), help="auto, none, local or openai, as for serving.")
+    ] = "auto",
+    embedding_model: Annotated[
+        str | None, typer.Option(envvar=_env("EMBEDDING_MODEL"), help="As for serving.", show_default=False)
+    ] = None,
+    embedding_base_url: Annotated[
+        str | None, typer.Option(envvar=_env("EMBEDDING_BASE_URL"), help="As for serving.", show_default=False)
+    ] = None,
+) -> None:
+    """Test the connection to Milvus and exit.
+
+    Connects as the server would and prints the Milvus version, the backend, the database, its collections
+    with their load states and the embedding provider. Exits 1 with the reason when something is wrong."""
+    os.environ.pop("MILVUS_URI", None)  # as for serving: before pymilvus is imported
+    os.environ.pop("MILVUS_DEFAULT_CONNECTION", None)
+    given = _given(ctx)
+    values: dict[str, Any] = {
+        "database": given.get("db", db),
+        "timeout": given.get("timeout", timeout),
+        "lite_in_process": given.get("lite_in_process", lite_in_process),
+        "embedding_provider": given.get("embedding_provider", embedding_provider).lower(),
+        "embedding_model": given.get("embedding_model", embedding_model),
+        "embedding_base_url": given.get("embedding_base_url", embedding_base_url),
+        "log_level": "ERROR",
+    }
+    settings = _settings(values, given.get("uri", uri), given.get("token", token))
+    from mcp_server_milvus.check import CheckFailed, check
+    from mcp_server_milvus.logs import configure_logging
+    from mcp_server_milvus.redact import register_secret
+
+    configure_logging(settings.log_level)
+    if settings.token_value:
+        register_secret(settings.token_value)
+    try:
+        report = anyio.run(check, settings)
+    except CheckFailed as exc:
+        typer.echo(f"Error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo("\n".join(report.lines()))
+
+
+def _given(ctx: typer.Context) -> dict[str, Any]:
+    """The options a subcommand was given, its own or its group's: `mcp-server-milvus --uri X check` (as
+    `docker run IMAGE --uri X check` makes it) must not check the default database without a word. The
+    command line beats the environment, the subcommand's own option its group's; defaults are left out."""
+    contexts = [c for c in (ctx.parent, ctx) if c is not None]
+    given: dict[str, Any] = {}
+    for source in ("ENVIRONMENT", "COMMANDLINE"):  # by name: typer ships its own copy of click's enum
+        for c in contexts:
+            given.update(
+                (name, value)
+                for name, value in c.params.items()
+                if getattr(c.get_parameter_source(name), "name", None) == source
+            )
+    return given
 
 
 def main() -> None:

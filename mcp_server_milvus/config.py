@@ -123,6 +123,13 @@ class Settings(BaseModel):
     def uses_tls(self) -> bool:
         return any(v is not None for v in (self.tls_ca, self.tls_cert, self.tls_key, self.tls_server_name))
 
+    max_rows: int = Field(default=10_000, ge=1)
+    """Rows one milvus_insert or milvus_upsert call may carry (see `limits`)."""
+    max_limit: int = Field(default=1000, ge=1, le=16384)
+    """The largest `limit` (hits or rows per page) a query or search may ask for."""
+    max_concurrency: int = Field(default=64, ge=1)
+    """Tool calls in flight at once in this server; more wait up to `timeout` for a slot."""
+
     @field_validator("uri")
     @classmethod
     def _check_uri(cls, value: str) -> str:

@@ -22,6 +22,7 @@ from mcp_server_milvus.config import Settings
 from mcp_server_milvus.embeddings.base import Provider
 from mcp_server_milvus.failures import Failure, Op, common, during, is_backend_error, op_of
 from mcp_server_milvus.gather import gather
+from mcp_server_milvus.limits import Gate
 from mcp_server_milvus.schema_cache import CollectionInfo, SchemaCache, collection_info
 from mcp_server_milvus.sessions import Session, Sessions
 from mcp_server_milvus.visibility import Visibility
@@ -51,6 +52,8 @@ class Runtime:
         """The collection names each database had at its last listing (see milvus_list_collections)."""
         self._load_locks: dict[tuple[str, str, str], anyio.Lock] = {}
         self._write_locks: dict[tuple[str, str, str], anyio.Lock] = {}
+        self.gate = Gate(settings.max_concurrency, settings.timeout)
+        """Every tool call passes it: at most --max-concurrency calls in flight."""
 
     def write_lock(self, session: Session, collection: str) -> anyio.Lock:
         """Held by a write from its existence check to its last batch, so that two calls through this

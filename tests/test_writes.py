@@ -4,12 +4,15 @@ client, against a real Milvus Lite database."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import anyio
 import pytest
 from mcp import Client
 
+from mcp_server_milvus.config import Settings
+from mcp_server_milvus.server import build_server
 from tests.conftest import fails, make_docs, ok, rows
 
 pytestmark = pytest.mark.anyio
@@ -210,29 +213,32 @@ async def test_integers_in_json_and_dynamic_fields_round_trip(client: Client) ->
 
 
 async def test_a_write_cancelled_part_way_logs_exactly_what_was_written(
-    client: Client, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Cancelled once its first batches have landed, a 30,000-row insert keeps them, and the log says
-    exactly which rows were written and which batch was in flight."""
-    await make_docs(client, n=0)
-    async with anyio.create_task_group() as tg:
+    exactly which rows were written and which batch was in flight. (30,000 rows is above the default
+    --max-rows: long enough to cancel part-way, so this server allows it.)"""
+    server = build_server(Settings(uri=str(tmp_path / "m.db"), embedding_provider="none", max_rows=30_000))
+    async with Client(server) as client:
+        await make_docs(client, n=0)
+        async with anyio.create_task_group() as tg:
 
-        async def insert() -> None:
-            await client.call_tool("milvus_insert", {"collection_name": "docs", "rows": rows(30_000)})
+            async def insert() -> None:
+                await client.call_tool("milvus_insert", {"collection_name": "docs", "rows": rows(30_000)})
 
-        tg.start_soon(insert)
-        with anyio.fail_after(60):
-            while await count(client, "docs") < 2000:
-                await anyio.sleep(0.02)
-        tg.cancel_scope.cancel()
-    with anyio.fail_after(10):
-        while "part-way" not in caplog.text:
-            await anyio.sleep(0.1)
-    logged = [r.getMessage() for r in caplog.records if "part-way" in r.getMessage()]
-    assert len(logged) == 1 and "was cancelled" in logged[0], logged
-    done = int(logged[0].split("(")[1].split(" rows")[0])
-    assert done >= 2000 and done % 1000 == 0
-    assert f"rows 0 to {done - 1} ({done} rows) were inserted into default.docs" in logged[0]
-    assert f"rows {done} to {done + 999} (in flight) may or may not have been inserted" in logged[0]
-    await anyio.sleep(0.5)
-    assert await count(client, "docs") in (done, done + 1000)
+            tg.start_soon(insert)
+            with anyio.fail_after(60):
+                while await count(client, "docs") < 2000:
+                    await anyio.sleep(0.02)
+            tg.cancel_scope.cancel()
+        with anyio.fail_after(10):
+            while "part-way" not in caplog.text:
+                await anyio.sleep(0.1)
+        logged = [r.getMessage() for r in caplog.records if "part-way" in r.getMessage()]
+        assert len(logged) == 1 and "was cancelled" in logged[0], logged
+        done = int(logged[0].split("(")[1].split(" rows")[0])
+        assert done >= 2000 and done % 1000 == 0
+        assert f"rows 0 to {done - 1} ({done} rows) were inserted into default.docs" in logged[0]
+        assert f"rows {done} to {done + 999} (in flight) may or may not have been inserted" in logged[0]
+        await anyio.sleep(0.5)
+        assert await count(client, "docs") in (done, done + 1000)

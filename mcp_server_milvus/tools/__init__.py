@@ -13,6 +13,7 @@ records how the tool is announced; `build()` makes the SDK's `Tool`s, with what 
   JSON text keep working).
 - The result is sent as `structuredContent`, with its compact JSON as the text content rather than the
   SDK's indented copy, which would cost an agent's context twice.
+- Every call takes a slot of the server's gate first (`limits.Gate`, --max-concurrency).
 - A failure nobody anticipated still reaches the agent as a `ToolError` naming its cause, not as the
   SDK's bare "Error executing tool".
 """
@@ -107,7 +108,8 @@ def _sender(fn: ToolFn[P]) -> Callable[P, Awaitable[CallToolResult]]:
 
     async def call(*args: P.args, **kwargs: P.kwargs) -> BaseModel:
         try:
-            return await fn(*args, **kwargs)
+            async with runtime(kwargs["ctx"]).gate.slot():
+                return await fn(*args, **kwargs)
         except ToolError:
             raise
         except Exception as exc:

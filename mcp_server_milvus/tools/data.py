@@ -11,7 +11,7 @@ from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
-from mcp_server_milvus import errors, validation
+from mcp_server_milvus import errors, limits, validation
 from mcp_server_milvus.arguments import DEFAULT_CONSISTENCY, CollectionName, Database, Filter, Ids, PartitionName
 from mcp_server_milvus.failures import Failure, Op, during
 from mcp_server_milvus.results import clean, fit
@@ -182,6 +182,7 @@ async def milvus_insert(
     INT64 values may be numbers or numeric strings. Returns the count and ids Milvus assigned."""
     rt = runtime(ctx)
     budget = rt.settings.max_result_bytes
+    limits.check_rows(len(rows), rt.settings.max_rows)
 
     async def op(session: Session, info: CollectionInfo) -> Inserted:
         count, ids, warning = await _write(rt, session, info, rows, partition_name, False)
@@ -204,6 +205,7 @@ async def milvus_upsert(
     milvus_insert; one bad row writes nothing."""
     rt = runtime(ctx)
     budget = rt.settings.max_result_bytes
+    limits.check_rows(len(rows), rt.settings.max_rows)
 
     async def op(session: Session, info: CollectionInfo) -> Upserted:
         count, ids, warning = await _write(rt, session, info, rows, partition_name, True)

@@ -49,6 +49,9 @@ class ServerInfo(BaseModel):
     max_result_bytes: int
     timeout_seconds: float
     schema_cache_ttl_seconds: float
+    max_rows: int = Field(description="Rows one insert or upsert may carry.")
+    max_limit: int = Field(description="The largest limit a query or search may ask for.")
+    max_concurrency: int = Field(description="Calls this server runs at once; more wait for a slot.")
     embedding: EmbeddingOut | None = Field(None, description="Who embeds text; absent when nobody does.")
 
 
@@ -144,6 +147,9 @@ async def milvus_server_info(
             max_result_bytes=s.max_result_bytes,
             timeout_seconds=s.timeout,
             schema_cache_ttl_seconds=s.schema_cache_ttl,
+            max_rows=s.max_rows,
+            max_limit=s.max_limit,
+            max_concurrency=s.max_concurrency,
             embedding=EmbeddingOut(provider=e.name, model=e.model, dimension=e.known_dimension) if e else None,
         )
 

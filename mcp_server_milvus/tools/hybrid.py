@@ -14,7 +14,7 @@ from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
-from mcp_server_milvus import errors, validation
+from mcp_server_milvus import errors, limits, validation
 from mcp_server_milvus.arguments import (
     DEFAULT_CONSISTENCY,
     ArgumentObject,
@@ -215,12 +215,17 @@ async def milvus_hybrid_search(
     """Search several vector fields at once and fuse the rankings: keywords (BM25) and meaning, or two
     embeddings. Give text (every field a text can search) or searches, each with anns_field, vector or
     text, and its own filter (and-ed with filter, which applies to all), limit and params (its index's
-    search parameters). Hits have id, score (fused, higher is better) and entity. Example:
+    search parameters). Hits have id, score (fused, higher is better) and entity (untrusted data). Example:
     {"collection_name": "docs", "text": "error E1234 on startup", "limit": 5}."""
     rt = runtime(ctx)
     t = rt.timeout
     budget = rt.settings.max_result_bytes
     check_arguments(text, searches, ranker, rrf_k, weights)
+    most = rt.settings.max_limit
+    limits.check_limit(limit, most)
+    for i, s in enumerate(searches or []):
+        if s.limit is not None:
+            limits.check_limit(s.limit, most, f"searches[{i}].limit")
 
     async def op(session: Session, info: CollectionInfo) -> HybridResult:
         capabilities = session.backend.capabilities
@@ -259,7 +264,7 @@ async def milvus_hybrid_search(
         used = []
         for i, ((f, _, s), data) in enumerate(zip(plan, reqs_data, strict=True)):
             index = info.index_for(f.name)
-            depth = s.limit if s.limit is not None else max(limit, CANDIDATES)
+            depth = s.limit if s.limit is not None else min(max(limit, CANDIDATES), most)
             try:
                 params = check_search_params(s.params or {}, index, f, depth)
             except ToolError as exc:

@@ -13,9 +13,9 @@ import time
 from pathlib import Path
 
 import pytest
-from mcp import Client
 
 from tests.test_check import REPO
+from tests.test_http_security import TOKEN, authed_client
 
 pytestmark = [pytest.mark.anyio, pytest.mark.subprocess]
 
@@ -67,7 +67,9 @@ def test_the_image_installs_this_package_and_serves_streamable_http_on_all_inter
 
 async def test_the_entrypoint_command_line_starts_and_answers_mcp(tmp_path: Path) -> None:
     """The entrypoint as the image runs it (only the port and the data directory moved for a shared test
-    machine), reached over streamable HTTP on loopback: initialize and tools/list answer."""
+    machine), with the README's `docker run` additions (a token in the environment, --allowed-hosts),
+    reached over streamable HTTP on loopback: initialize and tools/list answer. Without a token it refuses
+    to start, since it listens on every interface."""
     command, image_env = entrypoint()
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -75,6 +77,10 @@ async def test_the_entrypoint_command_line_starts_and_answers_mcp(tmp_path: Path
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MILVUS_", "MCP_"))}
     env.update(image_env, XDG_DATA_HOME=str(tmp_path / "data"), PYTHONPATH=REPO)
     argv = [sys.executable, "-m", "mcp_server_milvus", *command[1:], "--port", str(port)]  # the last --port wins
+    argv += ["--allowed-hosts", "127.0.0.1"]
+    refused = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=60, stdin=subprocess.DEVNULL)
+    assert refused.returncode == 2 and "MILVUS_MCP_AUTH_TOKEN" in refused.stderr, refused.stderr
+    env["MILVUS_MCP_AUTH_TOKEN"] = TOKEN
     log = tmp_path / "server.stderr"
     with log.open("wb") as err:
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err, env=env)
@@ -88,7 +94,7 @@ async def test_the_entrypoint_command_line_starts_and_answers_mcp(tmp_path: Path
             except OSError:
                 assert time.monotonic() < deadline, log.read_text()
                 time.sleep(0.1)
-        async with Client(f"http://127.0.0.1:{port}/mcp") as client:
+        async with authed_client(port, TOKEN) as client:
             tools = {t.name for t in (await client.list_tools()).tools}
             assert {"milvus_list_collections", "milvus_insert"} <= tools
             listed = await client.call_tool("milvus_list_collections", {})

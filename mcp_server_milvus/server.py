@@ -18,6 +18,7 @@ from mcp_server_milvus.embeddings import create_provider
 from mcp_server_milvus.errors import did_you_mean, excerpt, names, unexpected
 from mcp_server_milvus.runtime import Runtime
 from mcp_server_milvus.stdio import serve_stdio
+from mcp_server_milvus.surrogates import lone_surrogate_at
 from mcp_server_milvus.tools import (
     aliases,
     build,
@@ -92,6 +93,12 @@ class MilvusServer(MCPServer[Runtime]):
             known = list(self._argument_models)
             raise ToolError(
                 f"Unknown tool '{excerpt(name, 60)}'.{did_you_mean(name, known)} Tools: {names(known, limit=40)}."
+            )
+        where = lone_surrogate_at(arguments)
+        if where is not None:
+            raise ToolError(
+                f"Argument '{where.encode('utf-8', 'backslashreplace').decode()}' of {name} is not valid text: it "
+                "holds a lone UTF-16 surrogate (such as \\ud800), which UTF-8 cannot carry; send valid Unicode."
             )
         try:
             return await super().call_tool(name, arguments, context)

@@ -352,6 +352,7 @@ async def check(client: Client, tools: dict[str, Any], call: Call, baseline: tup
         assert not text.startswith("Error executing tool"), text
         assert "Nothing in this server anticipated" not in text, text  # errors.unexpected: a bug of ours
         assert "surrogates not allowed" not in text, text  # a Python encoding failure, met inside pymilvus
+        assert "execute_batch" not in text, text  # gRPC refused the request's metadata: a name we let through
         if not read_only and call.arguments.get("collection_name") == SEED:
             assert await checksum(client) == baseline, f"a failed {call.tool} changed {SEED}"
         return

@@ -144,6 +144,12 @@ def timed_out(seconds: float) -> ToolError:
 @contextmanager
 def explained_filter(expr: str | None, info: CollectionInfo, backend: Backend) -> Iterator[None]:
     """Turn Milvus's complaint about a malformed filter into one that shows a valid filter."""
+    literal = filters.beyond_int64(expr) if expr else None
+    if literal is not None:
+        raise ToolError(
+            f"Filter number {excerpt(literal, 40)} does not fit in 64 bits, and Milvus compares integers as int64 "
+            "(-2^63 to 2^63-1). Use a number in that range, or write it as a float (e.g. 1e20) for a float field."
+        )
     try:
         with during(Op.READ):
             yield

@@ -15,6 +15,8 @@ KEYWORDS = frozenset({"and", "or", "not", "in", "like", "true", "false", "is", "
 _STRINGS = re.compile(r"\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*'")
 _IDENTIFIER = re.compile(r"(?<![\w.$\"'])([A-Za-z_][A-Za-z0-9_]*)\b(?!\s*\()")
 _LONE_EQUALS = re.compile(r"(?<![=!<>])=(?!=)")
+_INTEGER = re.compile(r"(?<![\w.)\]])-?\d+(?![\w.])")
+_INT64_DIGITS = 19
 
 
 def without_strings(expr: str) -> str:
@@ -49,3 +51,16 @@ def slips(expr: str) -> list[str]:
     if "&&" in bare or "||" in bare:
         found.append("write 'and' / 'or' rather than '&&' / '||'")
     return found
+
+
+def beyond_int64(expr: str) -> str | None:
+    """The first integer literal in a filter that does not fit in 64 bits, else None.
+
+    Milvus compares integers as int64; Milvus Lite failed on a wider literal with Python's own words
+    ("Python int too large to convert to C long"). Linear in the filter's length."""
+    for match in _INTEGER.finditer(without_strings(expr)):
+        literal = match.group()
+        digits = literal.lstrip("-")
+        if len(digits.lstrip("0")) > _INT64_DIGITS or not -(2**63) <= int(literal) < 2**63:
+            return literal
+    return None

@@ -11,8 +11,9 @@ database. Hence two rules, as pydantic validators on the argument types:
 - A name that creates or renames something follows Milvus's own rule: a letter or an underscore first,
   then letters, digits and underscores, at most 255 characters.
 
-Database names are ASCII under both rules: gRPC sends them as request metadata, which refuses anything
-else, so a database named `db_é` could be created and then neither used nor dropped.
+Database names are printable ASCII under both rules: gRPC sends them as request metadata, which refuses
+anything else, so a database named `db_é` could be created and then neither used nor dropped, and a control
+character failed inside pymilvus mid-request ("Unexpected error ... execute_batch").
 """
 
 from __future__ import annotations
@@ -50,8 +51,10 @@ def existing(kind: str) -> Callable[[str], str]:
                 f"{shown(value)} cannot name a {kind}: Milvus names never hold '/', a backslash, '..' or NUL "
                 f"(this one holds {held})."
             )
-        if kind == "database" and not value.isascii():
-            raise _refuse(f"{shown(value)} cannot name a database: database names are ASCII.")
+        if kind == "database" and not (value.isascii() and value.isprintable()):
+            raise _refuse(
+                f"{shown(value)} cannot name a database: database names are ASCII, without control characters."
+            )
         return value
 
     return check

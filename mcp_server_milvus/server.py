@@ -17,6 +17,8 @@ from mcp_server_milvus.config import Settings
 from mcp_server_milvus.embeddings import create_provider
 from mcp_server_milvus.errors import did_you_mean, excerpt, names, unexpected
 from mcp_server_milvus.runtime import Runtime
+from mcp_server_milvus.stdio import serve_stdio
+from mcp_server_milvus.surrogates import lone_surrogate_at
 from mcp_server_milvus.tools import (
     ToolFn,
     aliases,
@@ -115,6 +117,12 @@ class MilvusServer(MCPServer[Runtime]):
             raise ToolError(
                 f"Unknown tool '{excerpt(name, 60)}'.{did_you_mean(name, known)} Tools: {names(known, limit=40)}."
             )
+        where = lone_surrogate_at(arguments)
+        if where is not None:
+            raise ToolError(
+                f"Argument '{where.encode('utf-8', 'backslashreplace').decode()}' of {name} is not valid text: it "
+                "holds a lone UTF-16 surrogate (such as \\ud800), which UTF-8 cannot carry; send valid Unicode."
+            )
         try:
             return await super().call_tool(name, arguments, context)
         except UnexpectedToolError as exc:  # an argument check of ours crashed: still name the cause
@@ -128,6 +136,10 @@ class MilvusServer(MCPServer[Runtime]):
             if message.startswith(prefix):
                 raise ToolError(message.removeprefix(prefix)) from exc.__cause__
             raise
+
+    async def run_stdio_async(self) -> None:
+        """Serve stdio through our reader, which answers the lines the SDK's reader would drop unanswered."""
+        await serve_stdio(self._lowlevel_server)
 
 
 def build_server(settings: Settings) -> MilvusServer:

@@ -159,3 +159,14 @@ async def test_non_ascii_database_names_are_refused_up_front(client: Client) -> 
     message = await fails(client, "milvus_list_collections", database="db_é")
     assert "database names are ASCII" in message
     assert (await ok(client, "milvus_list_databases"))["databases"] == ["default"]
+
+
+async def test_database_names_with_control_characters_are_refused_up_front(client: Client) -> None:
+    """Found by the fuzzer: a control character passed the ASCII check and failed inside pymilvus mid-request
+    (gRPC refuses it as request metadata): "Milvus refused to count: Unexpected error ... execute_batch"."""
+    await make_docs(client, n=1)
+    for name in ("\x01", "db\x7f", "a\tb"):
+        message = await fails(client, "milvus_count", collection_name="docs", database=name)
+        assert "cannot name a database: database names are ASCII, without control characters" in message, message
+        message = await fails(client, "milvus_drop_alias", alias="a", database=name)
+        assert "without control characters" in message, message

@@ -1,0 +1,129 @@
+"""Stdio serving that answers every line, even one the SDK cannot parse.
+
+The SDK's stdio reader (mcp 2.3, `mcp.server.stdio`) drops a line that fails to parse with no answer: a lone
+surrogate escape (`\\ud800`), JSON nested about 200 deep, or an integer of more than 4,300 digits. The client
+then waits forever. The SDK offers no hook, so we read stdin ourselves and answer such a line with a JSON-RPC
+error (-32700 parse error, -32600 invalid request) that carries the request's id when the line gives it up;
+stdout is still the SDK's (`stdio_server`), and so is everything past the line.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import sys
+from collections.abc import AsyncIterator, Iterator
+from io import TextIOWrapper
+from typing import Any, BinaryIO
+
+import anyio
+import mcp_types as types
+from anyio.streams.memory import MemoryObjectSendStream
+from mcp.server.lowlevel import Server
+from mcp.server.stdio import stdio_server
+from mcp.shared.message import SessionMessage
+from pydantic import ValidationError
+
+logger = logging.getLogger(__name__)
+
+PARSE_ERROR = -32700
+INVALID_REQUEST = -32600
+_INT_DIGITS = 4300  # Python's int-from-text limit (sys.get_int_max_str_digits): longer ints are not ids anyway
+
+
+async def serve_stdio(lowlevel: Server[Any]) -> None:
+    """Run `lowlevel` over stdin/stdout until stdin closes, as the SDK's `run_stdio_async` does."""
+    with _wire_stdin() as wire:
+        stdin = anyio.wrap_file(TextIOWrapper(wire, encoding="utf-8", errors="replace"))
+        messages_send, messages = anyio.create_memory_object_stream[SessionMessage | Exception](0)
+        # stdin=_no_lines(): the SDK reader ends at once and its read stream goes unused; stdout stays the SDK's.
+        async with stdio_server(stdin=_no_lines(), stdout=None) as (_, write_stream), anyio.create_task_group() as tg:
+            tg.start_soon(_read_lines, stdin, messages_send, write_stream)
+            await lowlevel.run(messages, write_stream, lowlevel.create_initialization_options())
+            tg.cancel_scope.cancel()
+
+
+async def _read_lines(
+    stdin: AsyncIterator[str] | Any, messages: MemoryObjectSendStream[SessionMessage | Exception], answers: Any
+) -> None:
+    """Parse each line as the SDK does; answer the ones it cannot parse instead of dropping them."""
+    async with messages:
+        async for line in stdin:
+            try:
+                message = types.jsonrpc_message_adapter.validate_json(line, by_name=False)
+            except ValidationError:
+                error = await anyio.to_thread.run_sync(refusal, line)
+                if error is not None:
+                    logger.warning("Refused an unreadable JSON-RPC line (%s)", error.error.message)
+                    await answers.send(SessionMessage(error))
+                continue
+            await messages.send(SessionMessage(message))
+
+
+def refusal(line: str) -> types.JSONRPCError | None:
+    """The JSON-RPC error for a line the SDK's parser refused; None for a notification (it gets no answer).
+
+    Python's own parser is more lenient than the SDK's (it takes lone surrogates, deeper nesting and, with
+    `parse_int`, long integers), so it can usually recover the request's id.
+    """
+    if not line.strip():
+        return None
+    try:
+        value = json.loads(line, parse_int=_int)
+    except (ValueError, RecursionError):
+        return _error(None, PARSE_ERROR, "Parse error: the line is not JSON this server can read.")
+    if not isinstance(value, dict):
+        return _error(None, INVALID_REQUEST, "Invalid request: a JSON-RPC message must be one JSON object.")
+    if "id" not in value:
+        return None
+    return _error(
+        _request_id(value["id"]),
+        INVALID_REQUEST,
+        "Invalid request: the message cannot be read (lone surrogate escapes, nesting deeper than 200 levels "
+        "and integers longer than 4,300 digits are refused); send it in valid JSON-RPC.",
+    )
+
+
+def _request_id(value: Any) -> int | str | None:
+    """The id to answer with: a string, or an integer in int64 range; anything else cannot be echoed."""
+    if isinstance(value, str) or (type(value) is int and -(2**63) <= value < 2**63):
+        return value
+    return None
+
+
+def _int(text: str) -> int | None:
+    return int(text) if len(text.lstrip("-")) <= _INT_DIGITS else None
+
+
+def _error(request_id: int | str | None, code: int, message: str) -> types.JSONRPCError:
+    return types.JSONRPCError(jsonrpc="2.0", id=request_id, error=types.ErrorData(code=code, message=message))
+
+
+async def _no_lines() -> AsyncIterator[str]:
+    return
+    yield
+
+
+@contextlib.contextmanager
+def _wire_stdin() -> Iterator[BinaryIO]:
+    """The wire's stdin on a private descriptor, fd 0 on the null device meanwhile (as the SDK does).
+
+    Children (the Milvus Lite engine) and stray reads then see EOF instead of stealing protocol bytes.
+    """
+    try:
+        if sys.stdin.fileno() != 0:
+            raise ValueError("stdin is not fd 0")
+        private = os.dup(0)
+    except (AttributeError, OSError, ValueError):
+        yield sys.stdin.buffer
+        return
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
+    try:
+        # closefd=False: the reading thread may still block on it after we return; never recycle it under it.
+        yield os.fdopen(private, "rb", closefd=False)
+    finally:
+        os.dup2(private, 0)

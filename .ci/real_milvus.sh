@@ -11,6 +11,11 @@
 #   bash .ci/real_milvus.sh -k errors -x    # extra arguments go to pytest
 #   bash .ci/real_milvus.sh --exec CMD ...  # run CMD instead of pytest (MILVUS_REAL_URI is set for it)
 #
+# Tests may restart that Milvus: $MILVUS_REAL_RESTART (a command line, exported inside the namespace)
+# SIGKILLs it and starts it again on the same data directory and port; with `--auth` appended, the new
+# instance requires authentication (user root, password Milvus); with `--stop`, it is killed and not
+# started (until the next $MILVUS_REAL_RESTART).
+#
 # Milvus is installed into its own virtualenv (.venv-milvus) so that its dependencies never touch the
 # project's .venv, which must exist already (bash .ci/run creates it). Every run uses a fresh data
 # directory, and Milvus is always SIGKILLed at the end (it ignores SIGTERM for 30+ s): when the PID
@@ -42,50 +47,57 @@ fcntl.ioctl(s, 0x8914, struct.pack("16sh", b"lo", flags | 1))  # SIOCSIFFLAGS, I
     fi
 }
 
-# ------------------------------------------------------------------------------------------------
-# Inside the namespace: start Milvus, wait for it, run the suite, kill Milvus whatever happens.
-# ------------------------------------------------------------------------------------------------
-if [[ "${1:-}" == "--inside-namespace" ]]; then
-    shift
-    lo_up
-    # Refuse to start a server that binds every interface unless loopback really is the only one.
+# Refuses to go on unless loopback is the only interface: Milvus binds every interface.
+only_loopback() {
+    local interfaces
     interfaces=$(python3 -c 'import socket; print(" ".join(sorted(n for _, n in socket.if_nameindex())))')
     if [[ "$interfaces" != "lo" ]]; then
         say "FAILED: the namespace has interfaces other than loopback ($interfaces); not starting Milvus"
         exit 1
     fi
+}
 
-    DATA=$(mktemp -d "${TMPDIR:-/tmp}/real-milvus.XXXXXX")
-    MILVUS_PID=""
-    cleanup() {
-        local code=$?
-        trap - EXIT INT TERM
-        if [[ -n "$MILVUS_PID" ]]; then
-            kill -KILL "$MILVUS_PID" 2>/dev/null || true
-            wait "$MILVUS_PID" 2>/dev/null || true
-            # `wait` only reaps our own children; make sure it is gone before its directory is.
-            for _ in $(seq 50); do kill -0 "$MILVUS_PID" 2>/dev/null || break; sleep 0.1; done
-            say "Milvus (pid $MILVUS_PID) killed"
-        fi
-        rm -rf "$DATA"
-        exit "$code"
-    }
-    trap cleanup EXIT
-    trap 'exit 143' TERM
-    trap 'exit 130' INT
+# Whether process $1 still runs. A zombie does not count: it holds no port, file or lock any more, and
+# after a restart Milvus is no child of ours, so only the namespace's init can reap it.
+alive() {
+    local state
+    state=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
+    [[ -n "$state" && "$state" != Z ]]
+}
 
-    started=$SECONDS
+# Starts Milvus on $DATA and $PORT and returns once a client gets an answer; `auth` as $1 makes it
+# require authentication. $DATA/milvus.pid always names the latest Milvus, for cleanup and restarts.
+start_milvus() {
+    local auth=${1:-} launcher token=""
     # The package's launcher writes the config, unpacks the binary (from our cache: 4 s saved) and
     # starts `milvus run standalone`; it exits once Milvus is healthy, leaving Milvus running.
-    "$MILVUS_VENV/bin/python" - "$DATA" "$PORT" "$START_BUDGET" "$MILVUS_VENV/milvus-bin" <<'EOF' &
-import os, shutil, sys, time
-from milvus import default_server
+    "$MILVUS_VENV/bin/python" - "$DATA" "$PORT" "$START_BUDGET" "$MILVUS_VENV/milvus-bin" "$auth" <<'EOF' &
+import os, shutil, socket, sys, time
+from milvus import MilvusServerConfig, default_server
 
-base, port, budget, cache = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
-if os.path.isdir(cache):
+base, port, budget, cache, auth = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), sys.argv[4], sys.argv[5]
+
+
+def try_bind_port(self, port):
+    """The package's port probe, with SO_REUSEADDR as Milvus itself binds: after a restart, connections
+    the killed Milvus left in TIME_WAIT must not make the fixed port look taken."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(("127.0.0.1", port))
+        sock.listen()
+        return sock
+    except OSError:
+        sock.close()
+        return None
+
+
+MilvusServerConfig.try_bind_port = try_bind_port
+if os.path.isdir(cache) and not os.path.isdir(os.path.join(base, "bin")):
     shutil.copytree(cache, os.path.join(base, "bin"))
 default_server.set_base_dir(base)
 default_server.config.set("proxy_port", port)
+default_server.config.set("authorization_enabled", auth == "auth")
 default_server.wait_for_started = False
 default_server.start()
 with open(os.path.join(base, "milvus.pid"), "w") as f:
@@ -98,23 +110,21 @@ except BaseException as exc:
 os._exit(0)  # not sys.exit: MilvusServer.__del__ would stop the server
 EOF
     launcher=$!
-    for _ in $(seq 100); do [[ -s "$DATA/milvus.pid" ]] && break; sleep 0.1; done
-    MILVUS_PID=$(cat "$DATA/milvus.pid" 2>/dev/null || true)
     if ! wait "$launcher"; then
         say "FAILED: Milvus did not start within ${START_BUDGET} s; last lines of its logs:"
         tail -n 20 "$DATA"/logs/milvus-std*.log 2>/dev/null || true
-        exit 1
+        return 1
     fi
-    export MILVUS_REAL_URI="http://127.0.0.1:$PORT"
+    [[ "$auth" == auth ]] && token="root:Milvus"  # the default superuser of Milvus 2.3
     # Healthy is not always serving: wait (bounded) until a client gets an answer.
-    if ! "$PROJECT_PY" - "$MILVUS_REAL_URI" <<'EOF'; then
+    "$PROJECT_PY" - "http://127.0.0.1:$PORT" "$token" <<'EOF'
 import sys, time
 from pymilvus import MilvusClient
 
 deadline = time.monotonic() + 30
 while True:
     try:
-        version = MilvusClient(sys.argv[1], timeout=5).get_server_version()
+        version = MilvusClient(sys.argv[1], token=sys.argv[2], timeout=5).get_server_version()
         break
     except Exception as exc:
         if time.monotonic() > deadline:
@@ -123,9 +133,68 @@ while True:
         time.sleep(0.5)
 print(f"real-milvus: Milvus {version} is serving at {sys.argv[1]}", flush=True)
 EOF
-        exit 1
+}
+
+# SIGKILLs the Milvus named in $DATA/milvus.pid and waits until it is gone: a leftover instance on the
+# same data directory makes the next start hang.
+kill_milvus() {
+    local pid
+    pid=$(cat "$DATA/milvus.pid" 2>/dev/null) || return 0
+    [[ -n "$pid" ]] || return 0
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true  # reaps it when it is our child (the first start)
+    for _ in $(seq 100); do alive "$pid" || break; sleep 0.1; done
+    if alive "$pid"; then
+        say "FAILED: Milvus (pid $pid) still runs 10 s after SIGKILL"
+        return 1
     fi
-    say "Milvus (pid $MILVUS_PID) ready after $((SECONDS - started)) s"
+    rm -f "$DATA/milvus.pid"
+    say "Milvus (pid $pid) killed"
+}
+
+# ------------------------------------------------------------------------------------------------
+# Inside the namespace, called by a test: kill Milvus and start it again (`--auth`: requiring a login;
+# `--stop`: not started again).
+# ------------------------------------------------------------------------------------------------
+if [[ "${1:-}" == "--restart-inside-namespace" ]]; then
+    DATA=${MILVUS_REAL_DATA:?"--restart-inside-namespace runs inside the namespace, with MILVUS_REAL_DATA set"}
+    only_loopback
+    started=$SECONDS
+    kill_milvus
+    [[ "${2:-}" == "--stop" ]] && exit 0
+    auth=""
+    [[ "${2:-}" == "--auth" ]] && auth=auth
+    start_milvus "$auth"
+    say "Milvus (pid $(cat "$DATA/milvus.pid")) restarted${auth:+ with authentication} in $((SECONDS - started)) s"
+    exit 0
+fi
+
+# ------------------------------------------------------------------------------------------------
+# Inside the namespace: start Milvus, wait for it, run the suite, kill Milvus whatever happens.
+# ------------------------------------------------------------------------------------------------
+if [[ "${1:-}" == "--inside-namespace" ]]; then
+    shift
+    lo_up
+    only_loopback
+
+    DATA=$(mktemp -d "${TMPDIR:-/tmp}/real-milvus.XXXXXX")
+    cleanup() {
+        local code=$?
+        trap - EXIT INT TERM
+        kill_milvus || true
+        rm -rf "$DATA"
+        exit "$code"
+    }
+    trap cleanup EXIT
+    trap 'exit 143' TERM
+    trap 'exit 130' INT
+
+    started=$SECONDS
+    start_milvus || exit 1
+    export MILVUS_REAL_URI="http://127.0.0.1:$PORT" MILVUS_REAL_DATA=$DATA
+    MILVUS_REAL_RESTART="bash $(printf %q "$ROOT/.ci/real_milvus.sh") --restart-inside-namespace"
+    export MILVUS_REAL_RESTART
+    say "Milvus (pid $(cat "$DATA/milvus.pid")) ready after $((SECONDS - started)) s"
 
     status=0
     if [[ "${1:-}" == "--exec" ]]; then

@@ -533,6 +533,9 @@ def check_command(
     embedding_base_url: Annotated[
         str | None, typer.Option(envvar=_env("EMBEDDING_BASE_URL"), help="As for serving.", show_default=False)
     ] = None,
+    token_file: Annotated[
+        Path | None, typer.Option(envvar="MILVUS_TOKEN_FILE", help="As for serving.", show_default=False)
+    ] = None,
 ) -> None:
     """Test the connection to Milvus and exit.
 
@@ -550,7 +553,8 @@ def check_command(
         "embedding_base_url": given.get("embedding_base_url", embedding_base_url),
         "log_level": "ERROR",
     }
-    settings = _settings(values, given.get("uri", uri), given.get("token", token))
+    token_value = _milvus_token(given.get("token", token), given.get("token_file", token_file))
+    settings = _settings(values, given.get("uri", uri), token_value)
     from mcp_server_milvus.check import CheckFailed, check
     from mcp_server_milvus.logs import configure_logging
     from mcp_server_milvus.redact import register_secret

@@ -119,6 +119,14 @@ def unreachable(uri: str, exc: BaseException | None = None, *, wrote: bool = Fal
     )
 
 
+def unauthenticated(uri: str, exc: BaseException) -> ToolError:
+    """Milvus refused the credentials: no retry helps, only the right token."""
+    return ToolError(
+        f"Milvus at {redact(uri)} refused the credentials ({milvus_message(exc)}). Give the right token "
+        "(user:password or an API key) by MILVUS_TOKEN or --token-file."
+    )
+
+
 def engine_restarted(path: str) -> ToolError:
     return ToolError(
         f"The Milvus Lite engine for {path} had stopped, so this call failed; a new engine is running now and "

@@ -20,7 +20,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp_server_milvus import compat, errors, reconnect
 from mcp_server_milvus.config import Settings
 from mcp_server_milvus.embeddings.base import Provider
-from mcp_server_milvus.failures import Failure, Op, common, during, is_backend_error, op_of
+from mcp_server_milvus.failures import Failure, Op, common, credentials_refusal, during, is_backend_error, op_of
 from mcp_server_milvus.gather import gather
 from mcp_server_milvus.limits import Gate
 from mcp_server_milvus.schema_cache import CollectionInfo, SchemaCache, collection_info
@@ -32,7 +32,7 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 OpFn = Callable[[Session, CollectionInfo], Awaitable[T]]
 
-_NOT_WORTH_A_REFETCH = {Failure.TIMEOUT, Failure.UNREACHABLE}
+_NOT_WORTH_A_REFETCH = {Failure.TIMEOUT, Failure.UNREACHABLE, Failure.UNAUTHENTICATED}
 
 
 class Runtime:
@@ -261,6 +261,9 @@ class Runtime:
                 return errors.engine_restarted(self.settings.uri)
             await self.sessions.discard(database)
             return errors.unreachable(self.settings.uri, exc, wrote=wrote)
+        if failure is Failure.UNAUTHENTICATED:
+            await self.sessions.discard(database)
+            return errors.unauthenticated(self.settings.uri, credentials_refusal(exc) or exc)
         if failure is Failure.DATABASE_MISSING:
             try:
                 session = await self.sessions.get(self.settings.database)

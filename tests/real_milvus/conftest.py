@@ -19,6 +19,7 @@ import re
 import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,9 @@ CHECKOUT = Path(__file__).resolve().parents[2]
 CALL_TIMEOUT = 60.0
 """Seconds for one tool call (index builds and loads on a 2-core machine included)."""
 
+RESTART = os.environ.get("MILVUS_REAL_RESTART", "")
+"""The command line that SIGKILLs the suite's Milvus and starts it again (see .ci/real_milvus.sh)."""
+
 real_milvus = [
     pytest.mark.real_milvus,
     pytest.mark.anyio,
@@ -48,6 +52,13 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "real_milvus: runs against a real Milvus server at MILVUS_REAL_URI (bash .ci/real_milvus.sh)"
     )
+    config.addinivalue_line("markers", "restarts_milvus: kills and restarts the suite's Milvus; runs last")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that restart Milvus run after all others, whose clients (the session's `oracle` among them)
+    never see a Milvus go away under them."""
+    items.sort(key=lambda item: item.get_closest_marker("restarts_milvus") is not None)
 
 
 @pytest.fixture(scope="module")
@@ -56,22 +67,33 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-@pytest.fixture(scope="module")
-async def mcp(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Client]:
-    """Our MCP server as a child process over stdio, pointed at the real Milvus; its stderr is kept in
-    a temporary directory (the path is printed when a test fails)."""
-    workdir = tmp_path_factory.mktemp("mcp")
+@asynccontextmanager
+async def mcp_child(workdir: Path, *args: str, env: dict[str, str] | None = None) -> AsyncIterator[Client]:
+    """Our MCP server as a child process over stdio, pointed at the real Milvus, with extra `args` and
+    `env`; its stderr goes to `workdir`/server.stderr (the path is printed when a test fails)."""
     params = StdioServerParameters(
         command=sys.executable,
-        args=["-m", "mcp_server_milvus", "--uri", URI],
+        args=["-m", "mcp_server_milvus", "--uri", URI, *args],
         # PYTHONPATH: the checkout under test, not whichever one the virtualenv's editable install points at
-        env={"XDG_DATA_HOME": str(workdir / "xdg"), "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(CHECKOUT)},
+        env={
+            "XDG_DATA_HOME": str(workdir / "xdg"),
+            "PYTHONUNBUFFERED": "1",
+            "PYTHONPATH": str(CHECKOUT),
+            **(env or {}),
+        },
         cwd=str(workdir),
     )
     print(f"MCP server log: {workdir / 'server.stderr'}")
     with (workdir / "server.stderr").open("a") as errlog:
         async with Client(stdio_client(params, errlog=errlog)) as client:
             yield client
+
+
+@pytest.fixture(scope="module")
+async def mcp(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Client]:
+    """One MCP server child for the module (see `mcp_child`)."""
+    async with mcp_child(tmp_path_factory.mktemp("mcp")) as client:
+        yield client
 
 
 class Oracle:

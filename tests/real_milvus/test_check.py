@@ -11,13 +11,14 @@ from tests.real_milvus.conftest import CHECKOUT, URI, real_milvus
 pytestmark = real_milvus
 
 
-def check(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MILVUS_", "MCP_"))}
+def check(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """`mcp-server-milvus check` against the suite's Milvus, seeing no MILVUS_ variable but those of `env`."""
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith(("MILVUS_", "MCP_"))}
     return subprocess.run(
         [sys.executable, "-m", "mcp_server_milvus", "check", "--uri", URI, "--embedding-provider", "none", *args],
         capture_output=True,
         text=True,
-        env={**env, "PYTHONPATH": str(CHECKOUT)},
+        env={**inherited, **(env or {}), "PYTHONPATH": str(CHECKOUT)},
         timeout=120,
         stdin=subprocess.DEVNULL,
     )

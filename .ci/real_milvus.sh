@@ -28,7 +28,10 @@ MILVUS_VERSION=2.3.5
 MILVUS_VENV=${MILVUS_VENV:-$ROOT/.venv-milvus}
 PROJECT_PY=${PROJECT_PY:-$ROOT/.venv/bin/python}
 PORT=19530                                  # any port will do: nothing else listens in the namespace
-BUDGET=${REAL_MILVUS_BUDGET:-280}           # seconds for Milvus's start plus the whole suite
+# Seconds for Milvus's start plus the whole suite. Measured on the 2-core CI machine: 196-206 s alone and
+# 278 s under load before tests/real_milvus/test_restart.py, which adds 66 s (three restarts, and ~25 s
+# for Milvus 2.3.5 to serve a loaded collection again after a SIGKILL).
+BUDGET=${REAL_MILVUS_BUDGET:-400}
 START_BUDGET=${REAL_MILVUS_START_BUDGET:-90} # seconds for Milvus to become healthy
 
 say() { echo "real-milvus: $*"; }

@@ -1,6 +1,6 @@
 """32 concurrent mixed calls against the real C++ Milvus 2.3.5: nothing lost, counts true (checked with
-`oracle`). Milvus going away and coming back is tested on a `milvus-lite server` (tests/test_faults.py):
-this suite's Milvus is started once by .ci/real_milvus.sh and cannot be restarted from a test."""
+`oracle`). Milvus killed and started again: test_restart.py (here) and tests/test_faults.py (on a
+`milvus-lite server`)."""
 
 from __future__ import annotations
 

@@ -27,6 +27,11 @@ class SchemaMismatch(ToolError):
     """An argument that does not fit the cached schema: worth one refetch before it is reported."""
 
 
+class Missing(ToolError):
+    """A collection or database that does not exist, or that the allow-lists hide: a resource read reports
+    it as not found."""
+
+
 def closest(name: str, candidates: Iterable[str]) -> list[str]:
     """Up to three candidates close to `name`, best first (a case-only difference counts)."""
     candidates = list(candidates)
@@ -60,7 +65,7 @@ def unknown_collection(name: str, database: str, existing: list[str]) -> ToolErr
         listing = f" Existing collections: {names(existing)}." if not hint else ""
     else:
         listing = f" The database '{database}' has no collections yet; create one with milvus_create_collection."
-    return ToolError(f"Collection '{name}' does not exist in database '{database}'.{hint}{listing}")
+    return Missing(f"Collection '{name}' does not exist in database '{database}'.{hint}{listing}")
 
 
 def unknown_field(name: str, info: CollectionInfo, role: str) -> SchemaMismatch:
@@ -181,7 +186,7 @@ def bad_filter(expr: str, exc: BaseException, info: CollectionInfo) -> ToolError
 
 
 def unknown_database(name: str, existing: list[str]) -> ToolError:
-    return ToolError(
+    return Missing(
         f"Database '{name}' does not exist.{did_you_mean(name, existing)} Existing databases: "
         f"{names(existing)}; create it with milvus_create_database."
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -13,7 +14,7 @@ from mcp import Client
 from mcp.shared.exceptions import MCPError
 
 from mcp_server_milvus.config import Settings
-from mcp_server_milvus.guides import FILTER_EXAMPLES
+from mcp_server_milvus.guides import FILTER_EXAMPLES, FILTERS
 from mcp_server_milvus.server import INSTRUCTIONS, MilvusServer, build_server
 from tests.conftest import make_docs, ok
 
@@ -190,3 +191,13 @@ async def test_every_filter_the_instructions_teach_works_on_milvus_lite(db_path:
         for _, expr in FILTER_EXAMPLES:
             found = await ok(c, "milvus_query", collection_name="books", filter=expr, output_fields=["id"])
             assert sorted(r["id"] for r in found["rows"]) == EXPECTED[expr], expr
+        for expr in guide_filters():  # the guide's further forms run too
+            await ok(c, "milvus_query", collection_name="books", filter=expr, output_fields=["id"])
+
+
+def guide_filters() -> list[str]:
+    """Every expression in the example column of the filter guide's table."""
+    examples = [line.split(" | ")[1] for line in FILTERS.splitlines() if line.startswith("| ") and "`" in line]
+    found = [expr for cell in examples for expr in re.findall(r"`([^`]+)`", cell)]
+    assert len(found) == 14, found
+    return found

@@ -78,8 +78,11 @@ def register(server: MCPServer[Any]) -> None:
         described = await _read(ctx, lambda: milvus_describe_collection(ctx, name, db))
         sample, note = None, "The collection is not loaded; load it (milvus_load_collection) for a sample row."
         if described.load_state == "Loaded":
-            sample = await _read(ctx, lambda: _sample(ctx, name, db))
-            note = "One stored row, vectors left out." if sample else "The collection holds no rows yet."
+            try:  # the description is what was asked for: a sample that fails (released meanwhile?) is left out
+                sample = await _read(ctx, lambda: _sample(ctx, name, db))
+                note = "One stored row, vectors left out." if sample else "The collection holds no rows yet."
+            except ResourceError as exc:
+                note = f"No sample row: {exc}"
         return _json(dump(CollectionResource(collection=dump(described), sample_row=sample, sample_note=note)))
 
     @server.resource(

@@ -94,6 +94,9 @@ async def test_a_collection_reads_as_its_description_with_a_sample_row(each: Cli
     assert read_back["collection"]["row_count"] == 3
     sample = read_back["sample_row"]
     assert set(sample) == {"id", "title"} and sample["title"] == f"t{sample['id']}"  # no vector
+    await make_docs(each, n=0, name="empty")
+    empty = await read_json(each, "milvus://collections/empty")
+    assert "sample_row" not in empty and empty["sample_note"] == "The collection holds no rows yet."
 
 
 async def test_reading_never_loads_a_collection(each: Client) -> None:

@@ -3,10 +3,14 @@ progress token); in both client modes."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import anyio
 import pytest
 from mcp import Client
 
-from mcp_server_milvus.server import MilvusServer
+from mcp_server_milvus.config import Settings
+from mcp_server_milvus.server import MilvusServer, build_server
 from tests.conftest import make_docs, ok, rows
 
 pytestmark = pytest.mark.anyio
@@ -51,3 +55,38 @@ async def test_one_batch_and_no_token_are_quiet(server: MilvusServer, mode: str)
         # Without a progress callback the client sends no token: the multi-batch write still succeeds.
         await ok(client, "milvus_insert", collection_name="docs", rows=rows(1500, start=1000))
         assert (await ok(client, "milvus_count", collection_name="docs"))["count"] == 2500
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_cancelled_while_reporting_logs_what_was_written(
+    tmp_path: Path, mode: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A call cancelled as its first progress notification arrives stops the remaining batches, and the log
+    names the rows written, whether the cancel lands during the notification or the next batch."""
+    server = build_server(Settings(uri=str(tmp_path / "m.db"), embedding_provider="none"))
+    async with Client(server, mode=mode) as client:
+        await make_docs(client, n=0)
+        async with anyio.create_task_group() as tg:
+
+            async def progress(done: float, total: float | None, message: str | None) -> None:
+                tg.cancel_scope.cancel()
+
+            async def insert() -> None:
+                await client.call_tool(
+                    "milvus_insert", {"collection_name": "docs", "rows": rows(5000)}, progress_callback=progress
+                )
+
+            tg.start_soon(insert)
+        with anyio.fail_after(10):
+            while "part-way" not in caplog.text:
+                await anyio.sleep(0.05)
+        logged = [r.getMessage() for r in caplog.records if "part-way" in r.getMessage()]
+        assert len(logged) == 1 and "was cancelled" in logged[0], logged
+        assert "rows 0 to 999 (1000 rows) were inserted into default.docs" in logged[0], logged
+        await anyio.sleep(0.5)
+        counted = (await ok(client, "milvus_count", collection_name="docs"))["count"]
+        if "(in flight)" in logged[0]:
+            assert counted in (1000, 2000)
+        else:
+            assert "rows from 1000 on were not inserted" in logged[0]
+            assert counted == 1000

@@ -280,6 +280,13 @@ def serve(
             help="Tool calls run at once; more wait up to --timeout for a slot, then fail.",
         ),
     ] = 64,
+    confirm_delete_over: Annotated[
+        int,
+        typer.Option(
+            envvar=_env("CONFIRM_DELETE_OVER"),
+            help="A delete by filter matching more rows than this also asks the user to confirm, where the client can.",
+        ),
+    ] = 1000,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
     ] = False,
@@ -324,6 +331,7 @@ def serve(
         "max_rows": max_rows,
         "max_limit": max_limit,
         "max_concurrency": max_concurrency,
+        "confirm_delete_over": confirm_delete_over,
     }
     settings = _settings(values, uri, _milvus_token(token, token_file))
     from mcp_server_milvus.http_app import exposure_problem

@@ -129,6 +129,9 @@ class Settings(BaseModel):
     """The largest `limit` (hits or rows per page) a query or search may ask for."""
     max_concurrency: int = Field(default=64, ge=1)
     """Tool calls in flight at once in this server; more wait up to `timeout` for a slot."""
+    confirm_delete_over: int = Field(default=1000, ge=0)
+    """A milvus_delete by filter matching more rows than this also asks the user (elicitation), where the
+    client can ask."""
 
     @field_validator("uri")
     @classmethod

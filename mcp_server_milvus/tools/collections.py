@@ -7,11 +7,13 @@ from contextlib import suppress
 from typing import Annotated, Any, Literal
 
 import anyio
+from mcp.server.elicitation import ElicitationResult
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.resolve import Elicit, Resolve
 from pydantic import BaseModel, Field
 
-from mcp_server_milvus import errors
+from mcp_server_milvus import confirmations, errors
 from mcp_server_milvus.arguments import CollectionName, ConfirmCollection, Database, NewCollection
 from mcp_server_milvus.failures import Op, during
 from mcp_server_milvus.gather import gather
@@ -300,11 +302,25 @@ async def milvus_describe_collection(
     return await rt.run(database, "describe the collection", op)
 
 
+async def _ask_drop_collection(
+    ctx: Context, collection_name: str, confirm_name: str, database: str | None
+) -> Elicit[confirmations.Confirmation] | None:
+    if confirm_name != collection_name:
+        return None  # refused by the tool itself
+    where = f" in database '{database}'" if database else ""
+    return confirmations.ask(ctx, f"Drop collection '{collection_name}'{where} and all its data, for good?")
+
+
 @tool(title="Drop a collection", destructive=True, idempotent=False)
 async def milvus_drop_collection(
-    ctx: Context, collection_name: CollectionName, confirm_name: ConfirmCollection, database: Database = None
+    ctx: Context,
+    collection_name: CollectionName,
+    confirm_name: ConfirmCollection,
+    confirmed: Annotated[ElicitationResult[confirmations.Confirmation], Resolve(_ask_drop_collection)],
+    database: Database = None,
 ) -> Dropped:
     """Drop a collection and all its data, for good. `confirm_name` must repeat `collection_name`."""
+    confirmations.check(confirmed, f"collection '{collection_name}' was not dropped.")
     rt = runtime(ctx)
     t = rt.timeout
     if confirm_name != collection_name:

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Annotated, Any
 
 import anyio
+from mcp.server.elicitation import ElicitationResult
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.resolve import Elicit, Resolve
 from pydantic import BaseModel, Field
 
-from mcp_server_milvus import errors, limits, validation
+from mcp_server_milvus import confirmations, errors, limits, validation
 from mcp_server_milvus.arguments import DEFAULT_CONSISTENCY, CollectionName, Database, Filter, Ids, PartitionName
 from mcp_server_milvus.failures import Failure, Op, during
 from mcp_server_milvus.results import clean, fit
@@ -87,6 +90,7 @@ async def _write(
     rows: list[dict[str, Any]],
     partition: str | None,
     upsert: bool,
+    progress: Callable[[float, float | None, str | None], Awaitable[None]],
 ) -> tuple[int, list[Any], str | None]:
     """Check every row, then send them in batches; if one fails, say exactly what was already written.
 
@@ -94,7 +98,8 @@ async def _write(
     server would otherwise store twice and Milvus Lite would overwrite. The check and the write hold the
     collection's write lock, so no other call through this server slips between them.
 
-    A text collection's dense field is filled from each row's text by the embedding provider.
+    A text collection's dense field is filled from each row's text by the embedding provider. More rows than
+    one batch report progress after each batch (`progress` is the SDK's, a no-op without a progress token).
 
     Returns Milvus's count, the ids it reported (made safe for JSON clients) and a warning, if any."""
     t = rt.timeout
@@ -142,6 +147,13 @@ async def _write(
                 raise told from None
             count += int(answer.get(key, len(batch)))
             ids.extend(answer.get("ids") or [])
+            if len(rows) > BATCH_ROWS:
+                done = start + len(batch)
+                try:
+                    await progress(done, len(rows), f"{done} of {len(rows)} rows {verb}")
+                except anyio.get_cancelled_exc_class() as exc:
+                    _partial(session, info, exc, verb, done, 0, count, ids)  # logged: nothing was in flight
+                    raise
     return count, clean(ids), warning
 
 
@@ -151,7 +163,7 @@ def _partial(
     """What a write that failed after its first batch (or was cancelled) did, logged, and said exactly."""
     cancelled = isinstance(exc, anyio.get_cancelled_exc_class())
     failure = None if cancelled else session.backend.classify(exc, Op.WRITE)
-    unsure = cancelled or failure in (None, Failure.TIMEOUT, Failure.UNREACHABLE)
+    unsure = size > 0 and (cancelled or failure in (None, Failure.TIMEOUT, Failure.UNREACHABLE))
     where = f"{session.database}.{info.name}"
     done = (
         f"rows 0 to {start - 1} ({count} rows) were {verb} into {where}, ids: {errors.names(clean(ids), limit=50)}"
@@ -185,7 +197,7 @@ async def milvus_insert(
     limits.check_rows(len(rows), rt.settings.max_rows)
 
     async def op(session: Session, info: CollectionInfo) -> Inserted:
-        count, ids, warning = await _write(rt, session, info, rows, partition_name, False)
+        count, ids, warning = await _write(rt, session, info, rows, partition_name, False, ctx.report_progress)
         return fit(
             lambda n: Inserted(insert_count=count, ids=ids[:n], truncated=n < len(ids), warning=warning), ids, budget
         )[0]
@@ -208,7 +220,7 @@ async def milvus_upsert(
     limits.check_rows(len(rows), rt.settings.max_rows)
 
     async def op(session: Session, info: CollectionInfo) -> Upserted:
-        count, ids, warning = await _write(rt, session, info, rows, partition_name, True)
+        count, ids, warning = await _write(rt, session, info, rows, partition_name, True, ctx.report_progress)
         return fit(
             lambda n: Upserted(upsert_count=count, ids=ids[:n], truncated=n < len(ids), warning=warning), ids, budget
         )[0]
@@ -216,10 +228,40 @@ async def milvus_upsert(
     return await rt.on_collection(database, collection_name, "upsert the rows", op)
 
 
+async def _ask_delete(
+    ctx: Context,
+    collection_name: str,
+    ids: list[Any] | None,
+    filter: str | None,
+    partition_name: str | None,
+    database: str | None,
+) -> Elicit[confirmations.Confirmation] | None:
+    """Ask the user when a filter matches more than --confirm-delete-over rows. The rows are counted
+    only where the user can be asked; a call the tool itself refuses (bad filter, unknown collection)
+    asks nothing and fails in the tool."""
+    if ids is not None or not filter or not confirmations.can_ask(ctx):
+        return None
+    rt = runtime(ctx)
+    over = rt.settings.confirm_delete_over
+    scope = {"partition_names": [partition_name]} if partition_name else {}
+
+    async def op(session: Session, info: CollectionInfo) -> int:
+        return await count_rows(session, info, filter, filter, rt.timeout, DEFAULT_CONSISTENCY, **scope)
+
+    try:
+        matched = await rt.on_collection(database, collection_name, "count the rows to delete", op, load=True)
+    except ToolError:
+        return None
+    if matched <= over:
+        return None
+    return confirmations.ask(ctx, f"Delete {matched} rows of '{collection_name}' matching {filter!r}, for good?")
+
+
 @tool(title="Delete rows", destructive=True, idempotent=True)
 async def milvus_delete(
     ctx: Context,
     collection_name: CollectionName,
+    confirmed: Annotated[ElicitationResult[confirmations.Confirmation], Resolve(_ask_delete)],
     ids: Annotated[Ids, Field(max_length=MAX_IDS)] = None,
     filter: Filter = None,
     partition_name: Annotated[PartitionName, Field(description="Delete only within this partition.")] = None,
@@ -228,6 +270,7 @@ async def milvus_delete(
     """Delete rows by primary key (`ids`) or by `filter` (exactly one of the two), in every partition or
     only `partition_name`. Returns how many rows really existed and were deleted, e.g.
     {"filter": "year < 2000"}."""
+    confirmations.check(confirmed, f"no rows of '{collection_name}' were deleted.")
     rt = runtime(ctx)
     t = rt.timeout
     budget = rt.settings.max_result_bytes

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
+from mcp.server.elicitation import ElicitationResult
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.resolve import Elicit, Resolve
 from pydantic import BaseModel, Field
 
-from mcp_server_milvus import __version__, errors
+from mcp_server_milvus import __version__, confirmations, errors
 from mcp_server_milvus.arguments import ConfirmDatabase, DatabaseRef, NewDatabase
 from mcp_server_milvus.redact import redact
 from mcp_server_milvus.sessions import Session
@@ -87,11 +89,23 @@ async def milvus_create_database(ctx: Context, database_name: NewDatabaseName) -
     return await rt.run(None, "create the database", op)
 
 
+async def _ask_drop_database(
+    ctx: Context, database_name: str, confirm_name: str
+) -> Elicit[confirmations.Confirmation] | None:
+    if confirm_name != database_name:
+        return None  # refused by the tool itself
+    return confirmations.ask(ctx, f"Drop database '{database_name}', for good?")
+
+
 @tool(title="Drop a database", destructive=True)
 async def milvus_drop_database(
-    ctx: Context, database_name: DatabaseName, confirm_name: ConfirmDatabase
+    ctx: Context,
+    database_name: DatabaseName,
+    confirm_name: ConfirmDatabase,
+    confirmed: Annotated[ElicitationResult[confirmations.Confirmation], Resolve(_ask_drop_database)],
 ) -> DatabaseChanged:
     """Drop an empty database. `confirm_name` must repeat `database_name`; drop its collections first."""
+    confirmations.check(confirmed, f"database '{database_name}' was not dropped.")
     rt = runtime(ctx)
     t = rt.timeout
     if confirm_name != database_name:

@@ -11,11 +11,13 @@ from contextlib import suppress
 from typing import Annotated
 
 import anyio
+from mcp.server.elicitation import ElicitationResult
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.resolve import Elicit, Resolve
 from pydantic import BaseModel, Field
 
-from mcp_server_milvus import errors
+from mcp_server_milvus import confirmations, errors
 from mcp_server_milvus.arguments import CollectionName, ConfirmPartition, Database, NewPartition, PartitionRef
 from mcp_server_milvus.schema_cache import CollectionInfo
 from mcp_server_milvus.sessions import Session
@@ -131,16 +133,28 @@ async def milvus_create_partition(
     return await rt.on_collection(database, collection_name, "create the partition", op)
 
 
+async def _ask_drop_partition(
+    ctx: Context, collection_name: str, partition_name: str, confirm_name: str
+) -> Elicit[confirmations.Confirmation] | None:
+    if confirm_name != partition_name:
+        return None  # refused by the tool itself
+    return confirmations.ask(
+        ctx, f"Drop partition '{partition_name}' of collection '{collection_name}' and all its rows, for good?"
+    )
+
+
 @tool(title="Drop a partition", destructive=True)
 async def milvus_drop_partition(
     ctx: Context,
     collection_name: CollectionName,
     partition_name: Annotated[PartitionRef, Field(description="The partition to drop, with all its rows.")],
     confirm_name: ConfirmPartition,
+    confirmed: Annotated[ElicitationResult[confirmations.Confirmation], Resolve(_ask_drop_partition)],
     database: Database = None,
 ) -> PartitionChanged:
     """Drop a partition and all its rows, for good. `confirm_name` must repeat `partition_name`.
     Example: {"collection_name": "docs", "partition_name": "y2024", "confirm_name": "y2024"}."""
+    confirmations.check(confirmed, f"partition '{partition_name}' was not dropped.")
     rt = runtime(ctx)
     t = rt.timeout
     if confirm_name != partition_name:

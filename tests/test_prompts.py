@@ -264,3 +264,20 @@ async def test_completions(db_path: str, mode: str) -> None:
         assert await values(design, "metric_type", "c") == ["COSINE"]
         assert "HNSW" in await values(design, "index_type", "h")
         assert await values(design, "dataset", "") == []
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_hidden_database_is_neither_rendered_nor_completed(db_path: str, mode: str) -> None:
+    async with serving(db_path, mode) as admin:
+        await ok(admin, "milvus_create_database", database_name="private")
+        await ok(admin, "milvus_create_collection", collection_name="books", dimension=4, database="private")
+        assert (await admin.complete(TEMPLATE, {"name": "database", "value": "p"})).completion.values == ["private"]
+    async with serving(db_path, mode, databases=["default"]) as client:
+        with pytest.raises(MCPError) as caught:
+            await client.get_prompt("explore_collection", {"collection": "books", "database": "private"})
+        assert caught.value.code == INVALID_PARAMS
+        assert caught.value.error.message.startswith("Database 'private' does not exist."), caught.value.error.message
+        assert (await client.complete(TEMPLATE, {"name": "database", "value": ""})).completion.values == ["default"]
+        given = {"database": "private"}
+        completed = await client.complete(TEMPLATE, {"name": "name", "value": ""}, given)
+        assert completed.completion.values == []

@@ -82,6 +82,7 @@ async def make_books(client: Client, rows: int = 2) -> None:
                     "meta": {"lang": "en"},
                     "tags": ["sf"],
                     "embedding": [i + 1.0] * 4,
+                    "publisher": "acme",
                 }
                 for i in range(rows)
             ],
@@ -143,6 +144,7 @@ async def test_explore_shows_samples_only_from_a_loaded_collection(db_path: str,
         assert "Collection 'books' in database 'default' (loaded). About 2 rows." in text
         assert "- embedding: HNSW, metric L2" in text
         assert '"isbn": "isbn-0"' in text and '"year": 1990' in text and '"tags": ["sf"]' in text
+        assert '"publisher": "acme"' in text  # a dynamic key
         assert "embedding" not in text.split("Sample rows")[1]  # vectors left out
         await ok(client, "milvus_release_collection", collection_name="books")
         released = await text_of(client, "explore_collection", collection="books")

@@ -55,8 +55,8 @@ async def explore_collection(ctx: Context, collection: CollectionArg, database: 
 
 
 async def sample(session: Session, info: CollectionInfo, timeout: float) -> list[dict[str, Any]]:
-    """A few rows of a loaded collection, vectors left out and long values cut."""
-    fields = [f.name for f in info.fields if not f.is_vector]
+    """A few rows of a loaded collection, dynamic keys in, vectors left out and long values cut."""
+    fields = [f.name for f in info.fields if not f.is_vector] + (["$meta"] if info.enable_dynamic_field else [])
     with during(Op.READ):
         found = await session.client.query(
             info.name, filter="", limit=SAMPLE_ROWS, output_fields=fields, timeout=timeout

@@ -11,7 +11,7 @@ from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
 from mcp_types import CallToolResult, InputRequiredResult
 from pydantic import ValidationError
 
-from mcp_server_milvus import __version__, resources
+from mcp_server_milvus import __version__, completions, prompts, resources
 from mcp_server_milvus.arguments import describe_validation_error
 from mcp_server_milvus.config import Settings
 from mcp_server_milvus.embeddings import create_provider
@@ -89,6 +89,11 @@ class MilvusServer(MCPServer[Runtime]):
         )
         resources.register(self)
         self.runtime = runtime
+        self.offered = frozenset(t.name for t in tools)
+        """The names of the tools this server offers: prompts name no other."""
+        for prompt in prompts.build():
+            self.add_prompt(prompt)
+        self.completion()(completions.handler(runtime))
         self._argument_models = {t.name: t.fn_metadata.arg_model for t in tools}
 
     async def call_tool(

@@ -116,7 +116,8 @@ async def test_a_failure_part_way_is_a_partial_write_with_counts_and_ids(tmp_pat
         assert result.is_error
         message = result.content[0].text
         assert re.fullmatch(
-            r"Batch 2 failed: collection 'docs' does not exist\. Rows 0 to 999 \(1000 rows\) were inserted into default\.docs, ids: 0, 1, 2, "
+            r"Batch 2 failed: collection 'docs' does not exist\. "
+            r"Rows 0 to 999 \(1000 rows\) were inserted into default\.docs, ids: 0, 1, 2, "
             r"[0-9, ]+, 49 and 950 more; rows from 1000 on were not inserted\. Send the rest again from row 1000\.",
             message,
         ), message

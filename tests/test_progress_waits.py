@@ -161,3 +161,29 @@ async def test_cancelling_the_wait_stops_the_polls() -> None:
     stopped = polls
     await anyio.sleep(waiting.POLL_SECONDS * 2)
     assert polls == stopped == 2
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_create_collection_reports_each_step(server: MilvusServer, mode: str) -> None:
+    seen, progress = recorder()
+    async with Client(server, raise_exceptions=True, mode=mode) as client:
+        arguments = {
+            "collection_name": "pair",
+            "fields": [
+                {"name": "id", "type": "INT64", "is_primary": True},
+                {"name": "a", "type": "FLOAT_VECTOR", "dim": 4},
+                {"name": "b", "type": "FLOAT_VECTOR", "dim": 4},
+            ],
+            "indexes": [
+                {"field_name": "a", "index_type": "FLAT", "metric_type": "L2"},
+                {"field_name": "b", "index_type": "FLAT", "metric_type": "IP"},
+            ],
+        }
+        result = await client.call_tool("milvus_create_collection", arguments, progress_callback=progress)
+        assert not result.is_error, result.content
+    assert seen == [
+        (1, 4, "Collection 'pair' created"),
+        (2, 4, "Index on 'a' built"),
+        (3, 4, "Index on 'b' built"),
+        (4, 4, "'pair' is loaded"),
+    ]

@@ -17,7 +17,7 @@ from typing import TypeVar
 import anyio
 from mcp.server.mcpserver.exceptions import ToolError
 
-from mcp_server_milvus import compat, errors, reconnect
+from mcp_server_milvus import compat, errors, reconnect, waiting
 from mcp_server_milvus.config import Settings
 from mcp_server_milvus.embeddings.base import Provider
 from mcp_server_milvus.failures import Failure, Op, common, credentials_refusal, during, is_backend_error, op_of
@@ -199,9 +199,12 @@ class Runtime:
         self.cache.invalidate(session.key(collection))
         compat.forget_pymilvus_schema(session.client, session.database, collection)
 
-    async def ensure_loaded(self, session: Session, info: CollectionInfo, force: bool = False) -> CollectionInfo:
+    async def ensure_loaded(
+        self, session: Session, info: CollectionInfo, force: bool = False, report: waiting.Report | None = None
+    ) -> CollectionInfo:
         """Load the collection unless the cache knows it is loaded; `force` loads even then, and
-        even when this server released it (an explicit milvus_load_collection)."""
+        even when this server released it (an explicit milvus_load_collection). With `report`, a load
+        reports its progress as it goes."""
         if info.loaded and not force:
             return info
         if not force and (session.database, info.name) in self.released:
@@ -220,8 +223,15 @@ class Runtime:
             current = self.cache.peek(key)
             if force or current is None or not current.loaded:
                 logger.info("Loading %s.%s%s", session.database, info.name, "" if force else " on demand")
-                with during(Op.LOAD):
+
+                async def load() -> None:
                     await session.client.load_collection(info.name, timeout=self.timeout)
+
+                with during(Op.LOAD):
+                    if report is None:
+                        await load()
+                    else:
+                        await waiting.loading(report, session, info.name, load, self.timeout)
                 self.cache.set_loaded(key, True)
         return replace(info, loaded=True)
 

@@ -129,6 +129,9 @@ async def test_delete_by_filter_asks_over_threshold(db_path: str, mode: str) -> 
         assert got["delete_count"] == 3 and user.asked == []
         # By ids: nobody is asked, however many.
         await ok(client, "milvus_insert", collection_name="docs", rows=rows(3))
+        got = await ok(client, "milvus_delete", collection_name="docs", ids=[0, 1, 2, 3])
+        assert got["delete_count"] == 4 and user.asked == []
+        await ok(client, "milvus_insert", collection_name="docs", rows=rows(4))
         text = await fails(client, "milvus_delete", collection_name="docs", filter="id >= 0")
         assert text.startswith("The user declined: no rows of 'docs' were deleted."), text
         assert user.asked == ["Delete 6 rows of 'docs' matching 'id >= 0', for good?"]

@@ -29,6 +29,8 @@ class Backend(ABC):
     kind: ClassVar[Literal["milvus-lite", "milvus-server"]]
     lists_load_states: ClassVar[bool]
     """Whether `list_collections` answers with every collection's load state."""
+    answers_during_builds: ClassVar[bool] = True
+    """Whether `describe_index` answers while an index builds, so that a build can report its progress."""
 
     def __init__(self, capabilities: Capabilities) -> None:
         self.capabilities = capabilities

@@ -57,6 +57,10 @@ and unsupported index types."""
 class LiteBackend(Backend):
     kind: ClassVar[Literal["milvus-lite"]] = "milvus-lite"
     lists_load_states: ClassVar[bool] = True
+    answers_during_builds: ClassVar[bool] = False
+    """Lite builds an index inside its CreateIndex call and answers no other call meanwhile: a describe_index
+    sent during a 10 s HNSW build of 20,000 flushed rows waited for the build to end (unflushed rows build
+    at once). So a build reports its start and its end only."""
 
     def _classify(self, exc: BaseException, op: Op | None) -> Failure | None:
         code = milvus_code(exc)

@@ -389,7 +389,7 @@ async def milvus_load_collection(
 
     async def op(session: Session, info: CollectionInfo) -> LoadStateOut:
         rt.released.discard((session.database, info.name))
-        await rt.ensure_loaded(session, info, force=True)
+        await rt.ensure_loaded(session, info, force=True, report=ctx.report_progress)
         return LoadStateOut(
             collection_name=collection_name,
             database=session.database,

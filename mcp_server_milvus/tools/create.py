@@ -537,9 +537,13 @@ async def milvus_create_collection(
             extra = {} if num_partitions is None else {"num_partitions": num_partitions}
             await client.create_collection(collection_name, schema=schema, properties=properties, timeout=t, **extra)
             created = True
-            for field_name, build in builds.items():
+            steps = len(builds) + 2  # each a wait, reported once done: Milvus says nothing of an empty one
+            await ctx.report_progress(1, steps, f"Collection '{collection_name}' created")
+            for done, (field_name, build) in enumerate(builds.items(), start=2):
                 await backend.create_index(client, collection_name, field_name, build, field_name, t)
+                await ctx.report_progress(done, steps, f"Index on '{field_name}' built")
             await client.load_collection(collection_name, timeout=t)
+            await ctx.report_progress(steps, steps, f"'{collection_name}' is loaded")
         except BaseException as exc:
             # Leave nothing half-made behind: the collection was ours, created a moment ago. A call cancelled
             # while create_collection was in flight may have created it all the same.

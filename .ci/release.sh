@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Release artefacts: build the sdist and the wheel into dist/, install the wheel (no extras: keyword search
+# only, so no torch) into a fresh virtualenv outside the checkout, and run examples/quickstart.py there.
+# What the wheel lacks (a module, py.typed, the command) fails here, not on a user's machine.
+#
+#   bash .ci/release.sh            # with the project's venv active (python -m build needs `build`: the test extra)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+REPO=$PWD
+start=$SECONDS
+
+rm -rf dist
+# The wheel is built from the sdist (build's default), so a file the sdist leaves out is missing from both.
+python -m build --outdir dist . >"$REPO/dist.log" 2>&1 || { cat "$REPO/dist.log"; exit 1; }
+rm -f "$REPO/dist.log"
+wheel=$(ls dist/*.whl)
+sdist=$(ls dist/*.tar.gz)
+echo "release: built $(basename "$sdist") and $(basename "$wheel") in $((SECONDS - start)) s"
+
+# The files the server needs at run time, in the wheel and in the sdist it was built from.
+python - "$wheel" "$sdist" <<'EOF'
+import sys, tarfile, zipfile
+from pathlib import Path
+
+wheel, sdist = sys.argv[1], sys.argv[2]
+needed = sorted(str(p) for p in Path("mcp_server_milvus").rglob("*") if p.is_file() and p.suffix in (".py", ".typed"))
+in_wheel = set(zipfile.ZipFile(wheel).namelist())
+with tarfile.open(sdist) as tar:
+    root = tar.getnames()[0].split("/")[0]
+    in_sdist = {name.removeprefix(root + "/") for name in tar.getnames()}
+for where, names in (("wheel", in_wheel), ("sdist", in_sdist)):
+    missing = [n for n in needed if n not in names]
+    if missing:
+        sys.exit(f"release: the {where} lacks {len(missing)} package files, e.g. {missing[:5]}")
+for part in ("mcp_server_milvus/py.typed", "mcp_server_milvus/prompts/__init__.py", "mcp_server_milvus/guides.py",
+             "mcp_server_milvus/engine/host.py"):
+    assert part in in_wheel, part
+print(f"release: the wheel holds all {len(needed)} package files (py.typed, prompts/, guides, engine/ among them)")
+EOF
+
+# A fresh virtualenv and a directory outside the checkout: nothing can come from the source tree.
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+step=$SECONDS
+python3 -m venv "$work/venv"
+"$work/venv/bin/python" -m pip install --quiet --disable-pip-version-check "$wheel"
+echo "release: installed the wheel into a fresh venv in $((SECONDS - step)) s"
+
+cp examples/quickstart.py "$work/"
+cd "$work"
+env -u MILVUS_URI -u MILVUS_TOKEN -u PYTHONPATH XDG_DATA_HOME="$work/xdg" "$work/venv/bin/python" - "$REPO" <<'EOF'
+import importlib.metadata, subprocess, sys
+from pathlib import Path
+
+import mcp_server_milvus
+
+venv = Path(sys.prefix)
+assert Path(mcp_server_milvus.__file__).is_relative_to(venv), f"imported from {mcp_server_milvus.__file__}"
+assert not Path(mcp_server_milvus.__file__).is_relative_to(sys.argv[1])
+version = importlib.metadata.version(mcp_server_milvus.DISTRIBUTION)
+assert version == mcp_server_milvus.__version__, (version, mcp_server_milvus.__version__)
+command = venv / "bin" / "mcp-server-milvus"
+shown = subprocess.run([command, "--version"], capture_output=True, text=True, check=True).stdout.strip()
+assert shown == f"mcp-server-milvus {version}", shown
+subprocess.run([command, "--help"], capture_output=True, check=True)
+print(f"release: {mcp_server_milvus.DISTRIBUTION} {version} imports from the venv; {command.name} answers")
+EOF
+step=$SECONDS
+out=$(env -u MILVUS_URI -u MILVUS_TOKEN -u PYTHONPATH XDG_DATA_HOME="$work/xdg" "$work/venv/bin/python" quickstart.py 2>&1) || {
+    echo "$out"
+    echo "release: the quickstart failed from the installed wheel" >&2
+    exit 1
+}
+case "$out" in
+*"Done.") ;;
+*) echo "$out"; echo "release: the quickstart did not finish" >&2; exit 1 ;;
+esac
+echo "release: examples/quickstart.py ran from the wheel's venv in $((SECONDS - step)) s"
+echo "release: done in $((SECONDS - start)) s"

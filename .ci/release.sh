@@ -8,11 +8,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$PWD
 start=$SECONDS
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
 
 rm -rf dist
 # The wheel is built from the sdist (build's default), so a file the sdist leaves out is missing from both.
-python -m build --outdir dist . >"$REPO/dist.log" 2>&1 || { cat "$REPO/dist.log"; exit 1; }
-rm -f "$REPO/dist.log"
+python -m build --outdir dist . >"$work/build.log" 2>&1 || { cat "$work/build.log"; exit 1; }
 wheel=$(ls dist/*.whl)
 sdist=$(ls dist/*.tar.gz)
 echo "release: built $(basename "$sdist") and $(basename "$wheel") in $((SECONDS - start)) s"
@@ -39,11 +40,9 @@ print(f"release: the wheel holds all {len(needed)} package files (py.typed, prom
 EOF
 
 # A fresh virtualenv and a directory outside the checkout: nothing can come from the source tree.
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
 step=$SECONDS
 python3 -m venv "$work/venv"
-"$work/venv/bin/python" -m pip install --quiet --disable-pip-version-check "$wheel"
+"$work/venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-compile "$wheel"
 echo "release: installed the wheel into a fresh venv in $((SECONDS - step)) s"
 
 cp examples/quickstart.py "$work/"

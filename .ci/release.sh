@@ -47,8 +47,8 @@ echo "release: installed the wheel into a fresh venv in $((SECONDS - step)) s"
 
 cp examples/quickstart.py "$work/"
 cd "$work"
-env -u MILVUS_URI -u MILVUS_TOKEN -u PYTHONPATH XDG_DATA_HOME="$work/xdg" "$work/venv/bin/python" - "$REPO" <<'EOF'
-import importlib.metadata, subprocess, sys
+env -u MILVUS_URI -u MILVUS_TOKEN -u PYTHONPATH XDG_DATA_HOME="$work/xdg" "$work/venv/bin/python" - "$REPO" "$wheel" <<'EOF'
+import importlib.metadata, json, subprocess, sys
 from pathlib import Path
 
 import mcp_server_milvus
@@ -62,6 +62,17 @@ command = venv / "bin" / "mcp-server-milvus"
 shown = subprocess.run([command, "--version"], capture_output=True, text=True, check=True).stdout.strip()
 assert shown == f"mcp-server-milvus {version}", shown
 subprocess.run([command, "--help"], capture_output=True, check=True)
+# What the client configs in examples/ start is what this install provides.
+for path in sorted(Path(sys.argv[1], "examples").glob("*.json")):
+    for server in (json.loads(path.read_text()).get("mcpServers") or json.loads(path.read_text())["servers"]).values():
+        if "command" not in server:
+            continue  # over HTTP
+        name, args = Path(server["command"]).name, server.get("args", [])
+        if name == "uvx":
+            name = args[2]
+            if args[1].endswith(".whl"):
+                assert Path(args[1]).name == Path(sys.argv[2]).name, f"{path.name} names {args[1]}"
+        assert (venv / "bin" / name).exists(), f"{path.name}: the wheel installs no {name}"
 print(f"release: {mcp_server_milvus.DISTRIBUTION} {version} imports from the venv; {command.name} answers")
 EOF
 step=$SECONDS

@@ -83,21 +83,56 @@ def test_every_json_example_parses() -> None:
         assert isinstance(data, dict) and data, path.name
 
 
-@pytest.mark.parametrize("name", ["claude_desktop_config.json", "cursor_mcp.json"])
-def test_mcp_servers_configs_run_the_command(name: str) -> None:
-    """Claude Desktop and Cursor: a top-level "mcpServers" with the installed command, configured by MILVUS_URI."""
+WHEEL = f"{DISTRIBUTION.replace('-', '_')}-{__version__}-py3-none-any.whl"
+"""The file name `python -m build` gives the wheel (.ci/release.sh builds it)."""
+
+
+def launch(server: dict[str, Any]) -> str:
+    """How a stdio config starts the server, checked: "pipx" (the absolute path pipx installs the command
+    at) or "uvx" (uvx, by absolute path, installing from a built wheel or a checkout). A desktop client does
+    not start from a shell, so a bare command name would not be found on its PATH."""
+    command = server["command"].replace("${userHome}", "/home/me")
+    assert command.startswith("/"), f"{command}: give the absolute path (see README, Connect a client)"
+    path = Path(command)
+    if path.name == COMMAND:
+        assert path.parent.parts[-2:] == (".local", "bin"), f"{command}: not where pipx installs commands"
+        assert server.get("args", []) == []
+        return "pipx"
+    assert path.name == "uvx" and path.parent.parts[-2:] == (".local", "bin"), command
+    option, source, name, *_ = server["args"]
+    assert (option, name) == ("--from", COMMAND), server["args"]
+    assert source.startswith("/"), source
+    assert not source.endswith(".whl") or Path(source).name == WHEEL, f"{source}: the wheel is {WHEEL}"
+    return "uvx"
+
+
+@pytest.mark.parametrize(("name", "form"), [("claude_desktop_config.json", "pipx"), ("cursor_mcp.json", "uvx")])
+def test_mcp_servers_configs_run_the_installed_command(name: str, form: str) -> None:
+    """Claude Desktop and Cursor: a top-level "mcpServers" whose command works after the README's install,
+    configured by MILVUS_URI."""
     server = load(name)["mcpServers"]["milvus"]
-    assert server["command"] == COMMAND
-    assert server.get("args", []) == []
+    assert launch(server) == form
     assert server["env"]["MILVUS_URI"].endswith(".db")
 
 
 def test_vscode_config() -> None:
-    """VS Code's .vscode/mcp.json: a top-level "servers", each with a "type"."""
+    """VS Code's .vscode/mcp.json: a top-level "servers", each with a "type"; `${userHome}` is one of the
+    variables VS Code fills in."""
     server = load("vscode_mcp.json")["servers"]["milvus"]
     assert server["type"] == "stdio"
-    assert server["command"] == COMMAND
+    assert server["command"].startswith("${userHome}/") and launch(server) == "pipx"
     assert server["env"]["MILVUS_URI"].endswith(".db")
+
+
+def test_readme_names_every_example_and_where_each_client_keeps_it() -> None:
+    readme = (ROOT / "README.md").read_text()
+    install = readme.split("## Install")[1].split("## Serving over HTTP")[0]
+    for path in EXAMPLES.glob("*.json"):
+        assert f"(examples/{path.name})" in install, path.name
+    for where in ("claude_desktop_config.json", "~/.cursor/mcp.json", ".vscode/mcp.json", "command -v " + COMMAND):
+        assert where in install, where
+    assert "pipx install" in install and "uvx --from" in install and "mcp<2" in install
+    assert f"dist/{WHEEL}" in install
 
 
 def test_vscode_http_config() -> None:

@@ -94,7 +94,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def machine() -> dict[str, Any]:
     versions = {}
-    for dist in ("mcp-server-milvus", "mcp", "pymilvus", "milvus-lite", "numpy"):
+    for dist in ("milvus-agent-mcp", "mcp", "pymilvus", "milvus-lite", "numpy"):
         try:
             versions[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:

@@ -81,7 +81,7 @@ async def run(uri: str, errlog: TextIO) -> None:
         print(
             f"Embeddings: {embedding['provider']} model {embedding['model']}"
             if embedding
-            else "Embeddings: none (keyword search only; pip install 'mcp-server-milvus[embeddings]' adds meaning)"
+            else "Embeddings: none (keyword search only; pip install 'milvus-agent-mcp[embeddings]' adds meaning)"
         )
         tools = await client.list_tools()
         print(

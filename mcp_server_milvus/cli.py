@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from mcp_server_milvus.auth import Tokens
     from mcp_server_milvus.server import MilvusServer
 
-HELP = """\
+SERVE_HELP = """\
 Serve the Milvus vector database to AI agents over MCP.
 
 With no options it serves over stdio on an embedded Milvus Lite database at
@@ -31,10 +31,19 @@ created on first use. Point it at a Milvus server or Zilliz Cloud with --uri
 
   mcp-server-milvus --uri http://localhost:19530 --transport streamable-http
 
-`mcp-server-milvus check --uri ...` tests the connection and exits.
-
-Every option also reads an environment variable (shown in brackets).
+Every option also reads an environment variable (shown in brackets). Two
+secrets come from the environment only: MILVUS_MCP_AUTH_TOKEN (the bearer
+token HTTP clients must send) and MILVUS_MCP_EMBEDDING_API_KEY (the key of an
+OpenAI-compatible embeddings API).
 """
+
+HELP = f"""\
+{SERVE_HELP}
+Serving is the default: `mcp-server-milvus [OPTIONS]` and
+`mcp-server-milvus serve [OPTIONS]` are the same command.
+`mcp-server-milvus check --uri ...` tests the connection and exits.
+"""
+
 
 app = typer.Typer(
     name="mcp-server-milvus",
@@ -294,6 +303,10 @@ def serve(
     """Serve Milvus over MCP (the default command)."""
     if ctx.invoked_subcommand is not None:
         return  # the subcommand reads its own options (and the environment) after this
+    if ctx.parent is not None:  # run as `serve`: options given before it (`docker run IMAGE serve`) count too
+        given = _given(ctx)
+        if any(ctx.params[name] != value for name, value in given.items()):
+            return serve(_AsGroup(), **{**ctx.params, **given})
     # pymilvus reads MILVUS_URI when imported and fails on a Lite path: take it out before that happens.
     os.environ.pop("MILVUS_URI", None)
     os.environ.pop("MILVUS_DEFAULT_CONNECTION", None)
@@ -433,6 +446,17 @@ def run(settings: Settings) -> None:
     finally:
         _close_lite(server)
         logger.info("Stopped")
+
+
+class _AsGroup:
+    """The context of `serve` run once more, with its group's options merged in, as if given to the group."""
+
+    invoked_subcommand = None
+    parent = None
+
+
+# `mcp-server-milvus serve`: the same options and behaviour as the group's default (old configs name none).
+app.command("serve", help=SERVE_HELP, context_settings={"help_option_names": ["-h", "--help"]})(serve)
 
 
 def _auth_tokens(settings: Settings) -> Tokens | None:
@@ -595,4 +619,4 @@ def _given(ctx: typer.Context) -> dict[str, Any]:
 
 
 def main() -> None:
-    app()
+    app(prog_name="mcp-server-milvus")  # `python -m mcp_server_milvus --help` names the command users type

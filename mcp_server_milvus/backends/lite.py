@@ -10,6 +10,7 @@ import json
 import logging
 from typing import Any, ClassVar, Literal
 
+from mcp_server_milvus import DISTRIBUTION
 from mcp_server_milvus.backends.base import Backend, partition_stats_total
 from mcp_server_milvus.compat import INTERNALS, wait_for_index
 from mcp_server_milvus.failures import Failure, Op, grpc_status, milvus_code
@@ -179,7 +180,7 @@ class LiteBackend(Backend):
         if params.get("tokenizer") == "jieba" and importlib.util.find_spec("jieba") is None:
             return (
                 f"Milvus Lite's '{name}' analyzer needs the jieba package: install it "
-                "(pip install 'mcp-server-milvus[chinese]') and restart the server"
+                f"(pip install '{DISTRIBUTION}[chinese]') and restart the server"
             )
         return params
 

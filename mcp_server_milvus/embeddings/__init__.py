@@ -9,11 +9,12 @@ from __future__ import annotations
 import importlib.util
 from typing import Literal
 
+from mcp_server_milvus import DISTRIBUTION
 from mcp_server_milvus.embeddings.base import Embedded, EmbeddingError, EmbeddingUnavailable, Provider
 
 __all__ = ["Embedded", "EmbeddingError", "EmbeddingUnavailable", "Provider", "create_provider", "local_available"]
 
-EXTRA = "pip install 'mcp-server-milvus[embeddings]'"
+EXTRA = f"pip install '{DISTRIBUTION}[embeddings]'"
 
 
 def local_available() -> bool:

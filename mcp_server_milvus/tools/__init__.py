@@ -37,7 +37,7 @@ from mcp.server.mcpserver.utilities.func_metadata import FuncMetadata
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, ConfigDict, PrivateAttr
 
-from mcp_server_milvus import audit, errors
+from mcp_server_milvus import audit, errors, schemas
 from mcp_server_milvus.results import compact_json, dump
 from mcp_server_milvus.runtime import Runtime
 
@@ -204,10 +204,13 @@ def _strict(made: Tool) -> Tool:
     old = made.fn_metadata
     arguments = StrictArguments(
         arg_model=strict_model(old.arg_model),
-        output_schema=old.output_schema,
+        output_schema=schemas.announced_output(old.output_schema) if old.output_schema else None,
         output_model=old.output_model,
         wrap_output=old.wrap_output,
     )
     return made.model_copy(
-        update={"fn_metadata": arguments, "parameters": arguments.arg_model.model_json_schema(by_alias=True)}
+        update={
+            "fn_metadata": arguments,
+            "parameters": schemas.announced_input(arguments.arg_model.model_json_schema(by_alias=True)),
+        }
     )

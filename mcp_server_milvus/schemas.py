@@ -1,0 +1,112 @@
+"""The schemas a tool announces in `tools/list`: pydantic's, made small and readable by every major client.
+
+Every conversation pays for `tools/list`, and clients accept different subsets of JSON Schema (Gemini
+function declarations refuse `$ref`, `$defs`, `const` and `exclusiveMaximum`). pydantic's schemas stay
+what validates the arguments and the results; what is announced is derived from them mechanically:
+
+- no `title` (pydantic's repeats the property name); `$ref`s are inlined and `$defs` dropped (definitions
+  cannot be shared between tools anyway);
+- `const` becomes a one-value `enum`; `exclusiveMaximum`/`exclusiveMinimum` become `maximum`/`minimum`
+  (one step inside for integers);
+- an optional argument (`X | None = None`) is announced as `X`, left out of `required`: leaving it out is
+  how an agent says "none". Defaults an agent assumes anyway (null, false, "") are dropped; `minLength`/`maxLength` too (names are checked
+  with Milvus's own rules and messages, and the lengths cost more context than they tell);
+- every input object with declared properties is closed (`additionalProperties: false`), as the argument
+  models are: free-form maps (`rows`, `params`) stay open;
+- output schemas keep their top level: each field's name and type, without descriptions (the tool's
+  description says what matters in a result, and results explain themselves with `hint`s); values that
+  are objects are announced as `{"type": "object"}` and lists of them as `{"type": "array", "items":
+  {"type": "object"}}`. Results are dumped without None values (`results.dump`), so an optional output
+  field is announced as its type.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+Schema = dict[str, Any]
+
+_DROPPED = frozenset({"title", "minLength", "maxLength", "$defs"})
+_REF_PREFIX = "#/$defs/"
+
+
+def announced_input(schema: Schema) -> Schema:
+    """The `inputSchema` a tool announces for pydantic's arguments `schema`."""
+    return _compact(schema, schema.get("$defs", {}), output_depth=None)
+
+
+def announced_output(schema: Schema) -> Schema:
+    """The `outputSchema` a tool announces for pydantic's result `schema`: the top level in full, nested
+    objects as plain objects."""
+    compact = _compact(schema, schema.get("$defs", {}), output_depth=0)
+    compact.pop("description", None)  # the model's docstring: the tool's description says what it returns
+    return compact
+
+
+def _compact(node: Schema, defs: dict[str, Schema], output_depth: int | None) -> Schema:
+    node = _inline(node, defs)
+    options = node.get("anyOf")
+    if isinstance(options, list):
+        node = _without_null(node, options)
+    if output_depth is not None and output_depth >= 1:
+        return _plain(node, defs)
+    out: Schema = {}
+    for key, value in node.items():
+        if key in _DROPPED or (key == "default" and value in (None, False, "")):
+            continue
+        if key == "const":
+            out["enum"] = [value]
+        elif key == "exclusiveMaximum":
+            out["maximum"] = value - 1 if node.get("type") == "integer" else value
+        elif key == "exclusiveMinimum":
+            out["minimum"] = value + 1 if node.get("type") == "integer" else value
+        elif key == "properties":
+            depth = None if output_depth is None else output_depth + 1
+            out[key] = {name: _compact(prop, defs, depth) for name, prop in value.items()}
+        elif key in ("items", "additionalProperties") and isinstance(value, dict) and value:
+            out[key] = _compact(value, defs, output_depth)
+        elif key == "anyOf":
+            out[key] = [_compact(option, defs, output_depth) for option in value]
+        else:
+            out[key] = value
+    if output_depth is None and "properties" in out and out.get("additionalProperties") is not True:
+        out["additionalProperties"] = False
+    return out
+
+
+def _inline(node: Schema, defs: dict[str, Schema]) -> Schema:
+    """`node` with its `$ref` replaced by the definition (the node's own keys win)."""
+    ref = node.get("$ref")
+    if not isinstance(ref, str) or not ref.startswith(_REF_PREFIX):
+        return node
+    siblings = {key: value for key, value in node.items() if key != "$ref"}
+    return {**_inline(defs[ref.removeprefix(_REF_PREFIX)], defs), **siblings}
+
+
+def _without_null(node: Schema, options: list[Schema]) -> Schema:
+    """An optional value (`anyOf [X, null]`, absent when None) announced as X; several others stay a union."""
+    kept = [option for option in options if option != {"type": "null"}]
+    if len(kept) == len(options) or node.get("default", None) is not None:
+        return node
+    rest = {key: value for key, value in node.items() if key != "anyOf"}
+    if len(kept) == 1:
+        return {**kept[0], **rest}
+    return {**rest, "anyOf": kept}
+
+
+def _plain(node: Schema, defs: dict[str, Schema]) -> Schema:
+    """An output value as its bare type: objects and lists of objects lose their inner schema."""
+    node = _inline(node, defs)
+    if isinstance(node.get("anyOf"), list):
+        node = _without_null(node, node["anyOf"])
+    kind = node.get("type")
+    if kind == "object" or "properties" in node:
+        return {"type": "object"}
+    if kind == "array":
+        items = node.get("items", {})
+        return {"type": "array", "items": _plain(items, defs)} if items else {"type": "array"}
+    if "anyOf" in node:
+        return {"anyOf": [_plain(option, defs) for option in node["anyOf"]]}
+    if isinstance(kind, str):
+        return {"type": kind}
+    return {}

@@ -9,11 +9,14 @@ what validates the arguments and the results; what is announced is derived from 
 - `const` becomes a one-value `enum`; `exclusiveMaximum`/`exclusiveMinimum` become `maximum`/`minimum`
   (one step inside for integers);
 - an optional argument (`X | None = None`) is announced as `X`, left out of `required`: leaving it out is
-  how an agent says "none". Defaults an agent assumes anyway (null, false, "") are dropped; `minLength`/`maxLength` too (names are checked
+  how an agent says "none". Defaults an agent assumes anyway (null, false, empty) are dropped; `minLength`/`maxLength` too (names are checked
   with Milvus's own rules and messages, and the lengths cost more context than they tell);
 - every input object with declared properties is closed (`additionalProperties: false`), as the argument
   models are: free-form maps (`rows`, `params`) stay open;
-- output schemas keep their top level: each field's name and type, without descriptions (the tool's
+- a bound an agent need not be told is dropped: a minimum of 0 or 1, and Milvus's own large limits (1024
+  and up), which the server checks and names in its error; `additionalProperties: true` too (free-form
+  maps are open by default), and a union of string enums becomes one enum;
+- output schemas keep their top level: each field's name and type, without descriptions or `required` (the tool's
   description says what matters in a result, and results explain themselves with `hint`s); values that
   are objects are announced as `{"type": "object"}` and lists of them as `{"type": "array", "items":
   {"type": "object"}}`. Results are dumped without None values (`results.dump`), so an optional output
@@ -39,27 +42,27 @@ def announced_output(schema: Schema) -> Schema:
     """The `outputSchema` a tool announces for pydantic's result `schema`: the top level in full, nested
     objects as plain objects."""
     compact = _compact(schema, schema.get("$defs", {}), output_depth=0)
-    compact.pop("description", None)  # the model's docstring: the tool's description says what it returns
-    return compact
+    return {"type": "object", "properties": compact.get("properties", {})}
 
 
 def _compact(node: Schema, defs: dict[str, Schema], output_depth: int | None) -> Schema:
     node = _inline(node, defs)
     options = node.get("anyOf")
     if isinstance(options, list):
-        node = _without_null(node, options)
+        node = _inline(_without_null(node, options), defs)
     if output_depth is not None and output_depth >= 1:
         return _plain(node, defs)
     out: Schema = {}
     for key, value in node.items():
-        if key in _DROPPED or (key == "default" and value in (None, False, "")):
+        if key in _DROPPED or (key == "default" and _assumed(value)) or _needless_bound(key, value):
             continue
         if key == "const":
             out["enum"] = [value]
-        elif key == "exclusiveMaximum":
-            out["maximum"] = value - 1 if node.get("type") == "integer" else value
-        elif key == "exclusiveMinimum":
-            out["minimum"] = value + 1 if node.get("type") == "integer" else value
+        elif key in ("exclusiveMaximum", "exclusiveMinimum"):
+            bound, step = ("maximum", -1) if key == "exclusiveMaximum" else ("minimum", 1)
+            inclusive = value + step if node.get("type") == "integer" else value
+            if not _needless_bound(bound, inclusive):
+                out[bound] = inclusive
         elif key == "properties":
             depth = None if output_depth is None else output_depth + 1
             out[key] = {name: _compact(prop, defs, depth) for name, prop in value.items()}
@@ -69,9 +72,33 @@ def _compact(node: Schema, defs: dict[str, Schema], output_depth: int | None) ->
             out[key] = [_compact(option, defs, output_depth) for option in value]
         else:
             out[key] = value
-    if output_depth is None and "properties" in out and out.get("additionalProperties") is not True:
+    if out.get("additionalProperties") is True:
+        del out["additionalProperties"]  # a free-form map: open is JSON Schema's default
+    elif output_depth is None and "properties" in out:
         out["additionalProperties"] = False
-    return out
+    return _one_enum(out)
+
+
+def _one_enum(node: Schema) -> Schema:
+    """A union of string enums (pydantic's form of `Literal[...] | Literal[...]`) as one enum."""
+    options = node.get("anyOf")
+    if not isinstance(options, list) or not all(set(o) == {"enum", "type"} and o["type"] == "string" for o in options):
+        return node
+    rest = {key: value for key, value in node.items() if key != "anyOf"}
+    return {**rest, "type": "string", "enum": [value for option in options for value in option["enum"]]}
+
+
+def _assumed(default: Any) -> bool:
+    """A default an agent assumes anyway: none, false, empty."""
+    return default is None or default is False or (isinstance(default, str | list | dict) and not default)
+
+
+def _needless_bound(key: str, value: Any) -> bool:
+    """A bound an agent need not be told: at least 0 or 1 (items, a count, a dimension), or one of Milvus's own
+    large limits (1024 and up: dimensions, lengths, page sizes), which the server checks and names in its error."""
+    if key == "minItems" or key == "minimum":
+        return value in (0, 1) and not isinstance(value, bool)
+    return key in ("maxItems", "maximum") and isinstance(value, int) and value >= 1024
 
 
 def _inline(node: Schema, defs: dict[str, Schema]) -> Schema:

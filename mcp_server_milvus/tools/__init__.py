@@ -58,7 +58,7 @@ class Announcement:
 
     def annotations(self) -> ToolAnnotations:
         return ToolAnnotations(
-            read_only_hint=self.read_only,
+            read_only_hint=True if self.read_only else None,  # false is the protocol's default
             destructive_hint=None if self.read_only else self.destructive,
             idempotent_hint=True if self.idempotent else None,
             open_world_hint=False,

@@ -25,12 +25,20 @@ what validates the arguments and the results; what is announced is derived from 
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 Schema = dict[str, Any]
 
 _DROPPED = frozenset({"title", "minLength", "maxLength", "$defs"})
 _REF_PREFIX = "#/$defs/"
+
+
+def announced_description(docstring: str | None) -> str:
+    """A tool's docstring as its description: each paragraph on one line (source line breaks are for the
+    source, and cost a JSON escape each)."""
+    paragraphs = inspect.cleandoc(docstring or "").split("\n\n")
+    return "\n\n".join(" ".join(p.split()) for p in paragraphs)
 
 
 def announced_input(schema: Schema) -> Schema:

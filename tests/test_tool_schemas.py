@@ -19,7 +19,7 @@ What the dialects accept (the keyword sets below), and where each set comes from
   of `required`, and keep their non-null `default`. Listing every argument as required and nullable would
   tell every non-strict client (most of them) that each argument must be sent, would make a `null` for
   `limit` or `metric_type` mean "the default" where the server now refuses it, and would cost about
-  2 KB. So strict clients use these tools in normal (non-strict) mode, as the README says.
+  2.4 KB. So strict clients use these tools in normal (non-strict) mode, as the README says.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ pytestmark = pytest.mark.anyio
 BUDGET_BYTES = 20_000
 """The whole default tool list (with the import and search tools of issue 12), as compact JSON."""
 
-TRACKED_BYTES = 34_000
+TRACKED_BYTES = 33_500
 """Today's tool list, a ratchet until BUDGET_BYTES is met: lower it as the list shrinks, never raise it."""
 
 GEMINI_KEYWORDS = frozenset(
@@ -145,7 +145,10 @@ async def test_the_tool_list_is_tracked_per_tool(tools: list[Any]) -> None:
     assert total <= TRACKED_BYTES, f"tools/list is {total} bytes: {per_tool}"
 
 
-@pytest.mark.xfail(strict=True, reason="the list is ~33 KB after compaction; 20 KB needs fewer or shorter tools")
+@pytest.mark.xfail(
+    strict=True,
+    reason="33.4 KB after compaction; 20 KB would take bare output schemas and no argument descriptions (20.1 KB)",
+)
 async def test_the_tool_list_fits_its_budget(tools: list[Any]) -> None:
     assert size(listing(tools)) <= BUDGET_BYTES
 

@@ -21,7 +21,6 @@ records how the tool is announced; `build()` makes the SDK's `Tool`s, with what 
 from __future__ import annotations
 
 import functools
-import inspect
 import json
 import logging
 import types
@@ -96,7 +95,7 @@ def build(functions: Iterable[ToolFn[...]]) -> list[Tool]:
             _sender(fn),
             name=fn.__name__,
             title=announced.title,
-            description=inspect.cleandoc(fn.__doc__ or ""),
+            description=schemas.announced_description(fn.__doc__),
             annotations=announced.annotations(),
         )
         built.append(_strict(made))

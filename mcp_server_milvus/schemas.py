@@ -9,18 +9,20 @@ what validates the arguments and the results; what is announced is derived from 
 - `const` becomes a one-value `enum`; `exclusiveMaximum`/`exclusiveMinimum` become `maximum`/`minimum`
   (one step inside for integers);
 - an optional argument (`X | None = None`) is announced as `X`, left out of `required`: leaving it out is
-  how an agent says "none". Defaults an agent assumes anyway (null, false, empty) are dropped; `minLength`/`maxLength` too (names are checked
-  with Milvus's own rules and messages, and the lengths cost more context than they tell);
+  how an agent says "none". Defaults an agent assumes anyway (null, false, empty) are dropped, and so are
+  `minLength`/`maxLength` (names are checked with Milvus's own rules and messages, and the lengths cost
+  more context than they tell);
 - every input object with declared properties is closed (`additionalProperties: false`), as the argument
   models are: free-form maps (`rows`, `params`) stay open;
 - a bound an agent need not be told is dropped: a minimum of 0 or 1, and Milvus's own large limits (1024
   and up), which the server checks and names in its error; `additionalProperties: true` too (free-form
   maps are open by default), and a union of string enums becomes one enum;
-- output schemas keep their top level: each field's name and type, without descriptions or `required` (the tool's
-  description says what matters in a result, and results explain themselves with `hint`s); values that
-  are objects are announced as `{"type": "object"}` and lists of them as `{"type": "array", "items":
-  {"type": "object"}}`. Results are dumped without None values (`results.dump`), so an optional output
-  field is announced as its type.
+- output schemas keep their top level: each field's name and type, without descriptions or `required`
+  (the tool's description says what matters in a result, and results explain themselves with `hint`s);
+  values that are objects are announced as `{"type": "object"}` and lists of them as `{"type": "array",
+  "items": {"type": "object"}}`. Results are dumped without None values (`results.dump`), so an optional
+  output field is announced as its type. The SDK still checks each result against the pydantic model,
+  and the MCP client checks `structuredContent` against the announced schema.
 """
 
 from __future__ import annotations

@@ -17,6 +17,9 @@ from mcp import Client
 
 from benchmarks.harness import Bench, vectors, wire_bytes
 
+TOOLS_LIST_BUDGET = 20_000
+"""Bytes of compact JSON the whole default tool list may take (issue 12; tests/test_tool_schemas.py)."""
+
 
 def _cost(n_bytes: int) -> dict[str, int]:
     return {"bytes": n_bytes, "tokens_est": round(n_bytes / 4)}
@@ -76,7 +79,14 @@ async def run(b: Bench) -> dict[str, Any]:
         "all_tools_parts": {key: _cost(n) for key, n in parts.items()},
         "instructions": _cost(len(instructions.encode())),
         "results": results,
-        "targets": [],
+        "targets": [
+            {
+                "name": f"context: tools/list <= {TOOLS_LIST_BUDGET // 1000} KB (all tools)",
+                "value": sets["all tools"]["bytes"],
+                "limit": TOOLS_LIST_BUDGET,
+                "met": sets["all tools"]["bytes"] <= TOOLS_LIST_BUDGET,
+            }
+        ],
     }
 
 

@@ -41,10 +41,10 @@ NewIndex = _new_name("index")
 DatabaseRef = _name("database")
 NewDatabase = _new_name("database")
 
-CollectionName = Annotated[CollectionRef, Field(description="Collection name.")]
+CollectionName = CollectionRef
 Database = Annotated[
     DatabaseRef | None,
-    Field(description="Database to use for this call; defaults to the server's --db."),
+    Field(description="Defaults to the server's --db."),
 ]
 Filter = Annotated[
     str | None,
@@ -52,30 +52,25 @@ Filter = Annotated[
 ]
 OutputFields = Annotated[
     list[FieldRef] | None,
-    Field(
-        description="Fields to return; defaults to every scalar field. Vector fields are returned only when named here."
-    ),
+    Field(description="Fields to return; default: every scalar field (vectors only when named)."),
 ]
 Ids = Annotated[
     list[int | str] | None,
-    Field(description="Primary key values. INT64 keys may be given as numbers or numeric strings."),
+    Field(description="Primary keys; INT64 ones as numbers or numeric strings."),
 ]
 PartitionName = Annotated[PartitionRef | None, Field(description="Partition to write to; defaults to '_default'.")]
 Consistency = Annotated[
     Literal["Strong", "Bounded", "Session", "Eventually"],
-    Field(
-        description="Read consistency. Strong (default) sees every acknowledged write, this agent's own "
-        "included; Bounded or Eventually answer faster on a busy cluster but may miss the latest writes."
-    ),
+    Field(description="Strong sees every acknowledged write; Bounded/Eventually are faster, may miss the latest."),
 ]
 DEFAULT_CONSISTENCY = "Strong"
-_CONFIRM = "Must equal the name being dropped, as a guard against mistakes."
+_CONFIRM = "Repeat the name being dropped (a guard against mistakes)."
 ConfirmCollection = Annotated[CollectionRef, Field(description=_CONFIRM)]
 ConfirmDatabase = Annotated[DatabaseRef, Field(description=_CONFIRM)]
 ConfirmPartition = Annotated[PartitionRef, Field(description=_CONFIRM)]
 PartitionNames = Annotated[
     list[PartitionRef] | None,
-    Field(min_length=1, max_length=1024, description="Read only these partitions; defaults to all."),
+    Field(min_length=1, max_length=1024, description="Read only these partitions (default: all)."),
 ]
 
 

@@ -21,7 +21,6 @@ records how the tool is announced; `build()` makes the SDK's `Tool`s, with what 
 from __future__ import annotations
 
 import functools
-import inspect
 import json
 import logging
 import types
@@ -37,7 +36,7 @@ from mcp.server.mcpserver.utilities.func_metadata import FuncMetadata
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, ConfigDict, PrivateAttr
 
-from mcp_server_milvus import audit, errors
+from mcp_server_milvus import audit, errors, schemas
 from mcp_server_milvus.results import compact_json, dump
 from mcp_server_milvus.runtime import Runtime
 
@@ -58,7 +57,7 @@ class Announcement:
 
     def annotations(self) -> ToolAnnotations:
         return ToolAnnotations(
-            read_only_hint=self.read_only,
+            read_only_hint=True if self.read_only else None,  # false is the protocol's default
             destructive_hint=None if self.read_only else self.destructive,
             idempotent_hint=True if self.idempotent else None,
             open_world_hint=False,
@@ -96,7 +95,7 @@ def build(functions: Iterable[ToolFn[...]]) -> list[Tool]:
             _sender(fn),
             name=fn.__name__,
             title=announced.title,
-            description=inspect.cleandoc(fn.__doc__ or ""),
+            description=schemas.announced_description(fn.__doc__),
             annotations=announced.annotations(),
         )
         built.append(_strict(made))
@@ -204,10 +203,13 @@ def _strict(made: Tool) -> Tool:
     old = made.fn_metadata
     arguments = StrictArguments(
         arg_model=strict_model(old.arg_model),
-        output_schema=old.output_schema,
+        output_schema=schemas.announced_output(old.output_schema) if old.output_schema else None,
         output_model=old.output_model,
         wrap_output=old.wrap_output,
     )
     return made.model_copy(
-        update={"fn_metadata": arguments, "parameters": arguments.arg_model.model_json_schema(by_alias=True)}
+        update={
+            "fn_metadata": arguments,
+            "parameters": schemas.announced_input(arguments.arg_model.model_json_schema(by_alias=True)),
+        }
     )

@@ -40,13 +40,12 @@ ElementType = Annotated[
 MetricType = Annotated[
     Literal["COSINE", "L2", "IP", "BM25", "HAMMING", "JACCARD"],
     BeforeValidator(_upper),
-    Field(description="Similarity metric."),
 ]
 
 Analyzer = Annotated[
     Literal["standard", "english", "chinese"],
     BeforeValidator(lambda v: v.lower() if isinstance(v, str) else v),
-    Field(description="How text is split into words for BM25: 'standard', 'english' or 'chinese' (jieba)."),
+    Field(description="How BM25 splits text into words; english stems, chinese uses jieba."),
 ]
 
 DEFAULT_VARCHAR_LENGTH = 512
@@ -58,19 +57,19 @@ class FieldSpec(ArgumentObject):
     """One field of a full schema."""
 
     name: NewField
-    type: TypeName = Field(description="DataType name, e.g. 'INT64', 'VARCHAR', 'FLOAT_VECTOR'.")
+    type: TypeName
     is_primary: bool = False
     auto_id: bool = False
-    dim: int | None = Field(None, ge=1, le=32768, description="Dimension, for dense vector fields.")
-    max_length: int | None = Field(None, ge=1, le=65535, description="For VARCHAR; defaults to 512.")
-    element_type: ElementType | None = Field(None, description="For ARRAY fields.")
-    max_capacity: int | None = Field(None, ge=1, le=4096, description="For ARRAY fields.")
+    dim: int | None = Field(None, ge=1, le=32768, description="For dense vectors.")
+    max_length: int | None = Field(None, ge=1, le=65535, description="For VARCHAR (default 512).")
+    element_type: ElementType | None = Field(None, description="For ARRAY.")
+    max_capacity: int | None = Field(None, ge=1, le=4096, description="For ARRAY.")
     nullable: bool = False
     default_value: Any = None
-    enable_analyzer: bool = Field(False, description="For VARCHAR fields that feed a BM25 function.")
+    enable_analyzer: bool = Field(False, description="For a VARCHAR that feeds a BM25 function.")
     analyzer: Analyzer | None = None
     is_partition_key: bool = Field(
-        False, description="Milvus places each row in a partition by this field (INT64 or VARCHAR; one per schema)."
+        False, description="Rows go to partitions by this field (INT64 or VARCHAR; one per schema)."
     )
     description: str = ""
 
@@ -388,16 +387,17 @@ async def _text_fields(
 @tool(title="Create a collection", destructive=False)
 async def milvus_create_collection(
     ctx: Context,
-    collection_name: Annotated[NewCollection, Field(description="Name of the new collection.")],
+    collection_name: NewCollection,
     dimension: Annotated[
-        int | None, Field(ge=1, le=32768, description="Quick setup: the vector dimension, e.g. 768.")
+        int | None,
+        Field(ge=1, le=32768, description="Quick setup: vector dimension. Give dimension, text_field or fields."),
     ] = None,
     metric_type: MetricType = "COSINE",
     id_type: Annotated[Literal["int", "string"], Field(description="Quick setup: primary key type.")] = "int",
     primary_field_name: NewField = "id",
     vector_field_name: NewField = "vector",
     auto_id: Annotated[
-        bool | None, Field(description="Quick setup: let Milvus assign INT64 ids (default: true for text).")
+        bool | None, Field(description="Quick setup: Milvus assigns INT64 ids (default: true for text).")
     ] = None,
     max_length: Annotated[
         int | None,
@@ -405,7 +405,7 @@ async def milvus_create_collection(
     ] = None,
     text_field: Annotated[
         NewField | None,
-        Field(description="Quick setup for text, instead of dimension: the field that holds each row's text."),
+        Field(description="Text setup, instead of dimension: the field holding each row's text."),
     ] = None,
     full_text: Annotated[
         bool | None, Field(description="With text_field: add BM25 keyword search (default true).")
@@ -413,56 +413,51 @@ async def milvus_create_collection(
     analyzer: Annotated[
         Analyzer | None,
         Field(
-            description="With text_field: how BM25 splits text into words: 'standard' (default), 'english' "
-            "(stems, drops stop words) or 'chinese' (jieba). Milvus Lite knows standard and chinese."
+            description="With text_field: how BM25 splits words (default standard; english stems; chinese uses "
+            "jieba; Lite lacks english)."
         ),
     ] = None,
     partition_key_field: Annotated[
         NewField | None,
         Field(
-            description="Quick and text setup: a new field, e.g. 'tenant', whose value places each row in a "
-            "partition; a filter on it (\"tenant == 'a'\") then reads only that tenant's partition."
+            description="A new field, e.g. 'tenant', whose value picks each row's partition; a filter on it "
+            "reads only that partition."
         ),
     ] = None,
     partition_key_type: Annotated[
         Literal["string", "int"] | None,
-        Field(description="Type of partition_key_field: 'string' (VARCHAR of 512, the default) or 'int' (INT64)."),
+        Field(description="Default string (VARCHAR of 512); int is INT64."),
     ] = None,
     num_partitions: Annotated[
         int | None,
         Field(
             ge=1,
             le=1024,
-            description="With a partition key: how many partitions it spreads rows over (default: Milvus's own, 16 "
-            "on recent versions).",
+            description="With a partition key: partitions it spreads rows over (default: Milvus's, often 16).",
         ),
     ] = None,
-    enable_dynamic_field: Annotated[
-        bool, Field(description="Accept fields not in the schema (stored as dynamic keys).")
-    ] = True,
+    enable_dynamic_field: Annotated[bool, Field(description="Accept keys not in the schema.")] = True,
     description: str = "",
     fields: Annotated[
         list[FieldSpec] | None,
-        Field(description="Full schema instead of quick setup: every field, exactly one with is_primary."),
+        Field(description="Full schema, instead of dimension or text_field: every field, one is_primary."),
     ] = None,
     indexes: Annotated[
         list[IndexSpec] | None,
-        Field(description="Full schema: indexes; a vector field with none gets AUTOINDEX with metric_type."),
+        Field(description="With fields; a vector field without one gets AUTOINDEX with metric_type."),
     ] = None,
     functions: Annotated[
         list[FunctionSpec] | None,
-        Field(description="Full schema: BM25 functions (VARCHAR with enable_analyzer → SPARSE_FLOAT_VECTOR)."),
+        Field(description="With fields: BM25 functions (VARCHAR with enable_analyzer → SPARSE_FLOAT_VECTOR)."),
     ] = None,
     database: Database = None,
 ) -> CreatedCollection:
-    """Create a collection, index its vector fields and load it, in one call.
+    """Create a collection, index its vector fields and load it.
 
-    Quick setup: {"collection_name": "docs", "dimension": 768} gives an INT64 `id`, a FLOAT_VECTOR
-    `vector` with an AUTOINDEX (COSINE), and dynamic fields for everything else. Text setup:
-    {"collection_name": "docs", "text_field": "text"} stores plain text, searchable by keywords (BM25)
-    and, with an embedding provider, by meaning; ids are assigned. For a full schema pass `fields`
-    (and optionally `indexes`, `functions`) instead. Multi-tenant: add "partition_key_field": "tenant"
-    and every search, query or count filtered on `tenant` reads only that tenant's partition.
+    Quick: {"collection_name": "docs", "dimension": 768} gives INT64 `id`, FLOAT_VECTOR `vector`
+    (AUTOINDEX, COSINE) and dynamic fields. Text: {"collection_name": "docs", "text_field": "text"}
+    is searchable by keywords (BM25) and, with an embedding provider, by meaning; ids are assigned.
+    Multi-tenant: add "partition_key_field": "tenant"; filters on it read one tenant's partition.
     """
     rt = runtime(ctx)
     t = rt.timeout

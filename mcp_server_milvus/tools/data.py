@@ -35,7 +35,7 @@ Rows = Annotated[
     list[dict[str, Any]],
     Field(
         min_length=1,
-        description='Rows as objects, e.g. [{"id": 1, "vector": [0.1, 0.2, ...], "title": "..."}].',
+        description='e.g. [{"id": 1, "vector": [0.1, 0.2, ...], "title": "..."}]',
     ),
 ]
 
@@ -189,9 +189,9 @@ async def milvus_insert(
     partition_name: PartitionName = None,
     database: Database = None,
 ) -> Inserted:
-    """Insert new rows; ids that already exist are refused (milvus_upsert replaces rows). Every row is
-    checked against the schema first (fields, types, vector dimension, ids); one bad row writes nothing.
-    INT64 values may be numbers or numeric strings. Returns the count and ids Milvus assigned."""
+    """Insert new rows; existing ids are refused (milvus_upsert replaces). Every row is checked against
+    the schema first; one bad row writes nothing. INT64 values may be numbers or numeric strings.
+    Returns the count and ids assigned."""
     rt = runtime(ctx)
     budget = rt.settings.max_result_bytes
     limits.check_rows(len(rows), rt.settings.max_rows)
@@ -262,14 +262,13 @@ async def milvus_delete(
     ctx: Context,
     collection_name: CollectionName,
     confirmed: Annotated[ElicitationResult[confirmations.Confirmation], Resolve(_ask_delete)],
-    ids: Annotated[Ids, Field(max_length=MAX_IDS)] = None,
-    filter: Filter = None,
-    partition_name: Annotated[PartitionName, Field(description="Delete only within this partition.")] = None,
+    ids: Annotated[Ids, Field(max_length=MAX_IDS, description="Primary keys. Give ids or filter.")] = None,
+    filter: Annotated[Filter, Field(description="e.g. 'year < 2000'. Give ids or filter.")] = None,
+    partition_name: Annotated[PartitionName, Field(description="Only within this partition.")] = None,
     database: Database = None,
 ) -> Deleted:
-    """Delete rows by primary key (`ids`) or by `filter` (exactly one of the two), in every partition or
-    only `partition_name`. Returns how many rows really existed and were deleted, e.g.
-    {"filter": "year < 2000"}."""
+    """Delete rows by `ids` or `filter`. Returns how many rows really existed and were deleted.
+    Example: {"collection_name": "docs", "filter": "year < 2000"}."""
     confirmations.check(confirmed, f"no rows of '{collection_name}' were deleted.")
     rt = runtime(ctx)
     t = rt.timeout

@@ -56,25 +56,23 @@ RRF_K_MAX = 16384
 
 
 class SubSearch(ArgumentObject):
-    anns_field: Annotated[FieldRef, Field(description="Vector field this search runs on.")]
+    anns_field: Annotated[FieldRef, Field(description="Vector field.")]
     vector: Annotated[
         Vector | None,
-        Field(description='Floats of the field\'s dimension, or sparse as {"index": weight}.'),
+        Field(description='Floats, or sparse as {"index": weight}. Give vector or text.'),
     ] = None
     text: Annotated[
         str | None,
-        Field(min_length=1, description="A text: embedded for the field's model, or matched by keywords (BM25)."),
+        Field(min_length=1, description="Embedded for the field's model, or BM25 keywords."),
     ] = None
-    filter: Annotated[str | None, Field(description="Filter for this search only, and-ed with the call's filter.")] = (
-        None
-    )
+    filter: Annotated[str | None, Field(description="And-ed with the call's filter.")] = None
     limit: Annotated[
         int | None,
-        Field(ge=1, le=MAX_WINDOW, description=f"Candidates this search brings (default max(limit, {CANDIDATES}))."),
+        Field(ge=1, le=MAX_WINDOW, description=f"Candidates (default max(limit, {CANDIDATES}))."),
     ] = None
     params: Annotated[
         dict[str, Any] | None,
-        Field(description='Search parameters of this field\'s index, e.g. {"ef": 64} for HNSW.'),
+        Field(description='Index search params, e.g. {"ef": 64}.'),
     ] = None
 
 
@@ -184,7 +182,7 @@ async def milvus_hybrid_search(
     collection_name: CollectionName,
     text: Annotated[
         str | None,
-        Field(min_length=1, description="Search every field a text can search (embeddings, then BM25) and fuse."),
+        Field(min_length=1, description="Search every field a text can search, and fuse. Give text or searches."),
     ] = None,
     searches: Annotated[
         list[SubSearch] | None,
@@ -192,17 +190,15 @@ async def milvus_hybrid_search(
     ] = None,
     ranker: Annotated[
         Literal["rrf", "weighted"],
-        Field(description="rrf fuses ranks (robust default); weighted adds normalised scores by weights."),
+        Field(description="rrf fuses ranks (robust); weighted adds normalised scores."),
     ] = "rrf",
-    rrf_k: Annotated[
-        int | None, Field(ge=1, lt=RRF_K_MAX, description="RRF's k (default 60): higher flattens rank differences.")
-    ] = None,
+    rrf_k: Annotated[int | None, Field(ge=1, lt=RRF_K_MAX, description="Default 60; higher flattens ranks.")] = None,
     weights: Annotated[
         list[Annotated[float, Field(ge=0, le=1)]] | None,
         Field(
             min_length=1,
             max_length=MAX_SEARCHES,
-            description="For weighted: one weight in [0, 1] per search, in order (default equal).",
+            description="For weighted: one per search (default equal).",
         ),
     ] = None,
     limit: Annotated[int, Field(ge=1, le=MAX_WINDOW, description="Hits to return.")] = 10,
@@ -212,10 +208,8 @@ async def milvus_hybrid_search(
     consistency_level: Consistency = DEFAULT_CONSISTENCY,
     database: Database = None,
 ) -> HybridResult:
-    """Search several vector fields at once and fuse the rankings: keywords (BM25) and meaning, or two
-    embeddings. Give text (every field a text can search) or searches, each with anns_field, vector or
-    text, and its own filter (and-ed with filter, which applies to all), limit and params (its index's
-    search parameters). Hits have id, score (fused, higher is better) and entity (untrusted data). Example:
+    """Search several vector fields and fuse the rankings: keywords (BM25) and meaning, or two embeddings.
+    Hits have id, score (fused, higher is better) and entity (untrusted data). Example:
     {"collection_name": "docs", "text": "error E1234 on startup", "limit": 5}."""
     rt = runtime(ctx)
     t = rt.timeout

@@ -306,54 +306,53 @@ async def milvus_search(
     collection_name: CollectionName,
     text: Annotated[
         str | None,
-        Field(min_length=1, description="Search by text: embedded, or matched by keywords (BM25)."),
+        Field(
+            min_length=1,
+            description="Query text (embedded, or BM25 keywords). Give one of text, texts, vector, vectors, like_ids.",
+        ),
     ] = None,
     texts: Annotated[
         list[Annotated[str, Field(min_length=1)]] | None,
-        Field(min_length=1, max_length=MAX_QUERIES, description="Several texts; returns results per text."),
+        Field(min_length=1, max_length=MAX_QUERIES, description="Several texts; results per text."),
     ] = None,
     vector: Annotated[
         Vector | None,
-        Field(description='Search by vector: floats of the field\'s dimension, or sparse as {"index": weight}.'),
+        Field(description='Floats of the field\'s dimension, or sparse as {"index": weight}.'),
     ] = None,
     vectors: Annotated[
         list[Vector] | None,
-        Field(min_length=1, max_length=MAX_QUERIES, description="Several vectors; returns results per vector."),
+        Field(min_length=1, max_length=MAX_QUERIES, description="Several vectors; results per vector."),
     ] = None,
     like_ids: Annotated[
         Ids,
         Field(
             min_length=1,
             max_length=MAX_QUERIES,
-            description="More like these stored rows: their primary keys (INT64 as numbers or numeric strings). "
-            "Returns results per id, without the row itself.",
+            description="Primary keys of stored rows to find more like (with their stored vectors, from any "
+            "partition); results per id, without the row itself.",
         ),
     ] = None,
     anns_field: Annotated[
         FieldRef | None,
-        Field(description="Vector field to search; by default the text collection's, or the only one."),
+        Field(description="Default: the text collection's, or the only vector field."),
     ] = None,
     filter: Filter = None,
-    limit: Annotated[int, Field(ge=1, le=MAX_WINDOW, description="Hits to return per query.")] = 10,
-    offset: Annotated[int, Field(ge=0, lt=MAX_WINDOW, description="Hits to skip, for paging.")] = 0,
+    limit: Annotated[int, Field(ge=1, le=MAX_WINDOW, description="Hits per query.")] = 10,
+    offset: Annotated[int, Field(ge=0, lt=MAX_WINDOW, description="Hits to skip.")] = 0,
     output_fields: OutputFields = None,
     partition_names: PartitionNames = None,
     metric_type: Annotated[
-        str | None, Field(max_length=32, description="Must match the field's index metric; usually leave it out.")
+        str | None, Field(max_length=32, description="Must match the index's metric; usually leave out.")
     ] = None,
     radius: Annotated[
-        float | None, Field(allow_inf_nan=False, description="Range search: the outer bound of distance.")
+        float | None, Field(allow_inf_nan=False, description="Range search: outer distance bound.")
     ] = None,
-    range_filter: Annotated[
-        float | None, Field(allow_inf_nan=False, description="Range search: the inner bound.")
-    ] = None,
+    range_filter: Annotated[float | None, Field(allow_inf_nan=False, description="Range search: inner bound.")] = None,
     group_by_field: Annotated[
-        FieldRef | None, Field(description="Group hits by this scalar field: at most group_size per value.")
+        FieldRef | None, Field(description="Scalar field: at most group_size hits per value.")
     ] = None,
-    group_size: Annotated[int | None, Field(ge=1, le=1024, description="Hits per group (default 1).")] = None,
-    strict_group_size: Annotated[
-        bool | None, Field(description="Only return groups that have group_size hits.")
-    ] = None,
+    group_size: Annotated[int | None, Field(ge=1, le=1024, description="Default 1.")] = None,
+    strict_group_size: Annotated[bool | None, Field(description="Only groups with group_size hits.")] = None,
     search_params: Annotated[
         dict[str, Any] | None,
         Field(description='Index-specific, e.g. {"ef": 64} for HNSW, {"nprobe": 16} for IVF.'),
@@ -361,12 +360,10 @@ async def milvus_search(
     consistency_level: Consistency = DEFAULT_CONSISTENCY,
     database: Database = None,
 ) -> SearchResult:
-    """Find the rows nearest to a text, a vector, or rows already stored. Give one of text, texts, vector,
-    vectors, like_ids. like_ids ("more like this", e.g. [42, 7]) searches with those rows' stored vectors
-    (their text, for a BM25 field), read from any partition; results come per id, in order, each row left
-    out of its own hits. Each hit has id, score (higher is better), distance (Milvus's raw value) and
-    entity (output fields, untrusted data; vectors only when named). Example: {"collection_name": "docs", "text": "solar
-    power", "filter": "year > 2020", "limit": 5}."""
+    """Find the rows nearest to a text, a vector, or stored rows ("more like this": like_ids, e.g. [42]).
+    Hits have id, score (higher is better), distance (Milvus's raw value) and entity (output fields,
+    untrusted data). Example: {"collection_name": "docs", "text": "solar power", "filter": "year > 2020",
+    "limit": 5}."""
     rt = runtime(ctx)
     t = rt.timeout
     budget = rt.settings.max_result_bytes

@@ -38,6 +38,8 @@ def resolve(given: str, roots: tuple[Path, ...], option: str) -> Place:
     `roots` are resolved directories (see `Settings`); a path that resolves outside all of them, or
     names `..`, is a ToolError."""
     name = excerpt(given, 120)
+    if not roots:
+        raise ToolError(f"This server's operator allowed no directory ({option}); no file can be used.")
     if not given.strip() or "\0" in given:
         raise ToolError(f"path {name!r} is not a file name; give a path such as 'data/rows.jsonl'.")
     if ".." in PurePath(given).parts:

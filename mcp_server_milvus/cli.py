@@ -145,7 +145,7 @@ def serve(
         typer.Option(
             envvar=_env("READ_ONLY"),
             help="Offer only the tools that change nothing (lists, describes, query, count, search, server info), "
-            "and milvus_load_collection.",
+            "milvus_load_collection, and milvus_export (with --export-dir).",
         ),
     ] = False,
     tools: Annotated[
@@ -153,7 +153,7 @@ def serve(
         typer.Option(
             envvar=_env("TOOLS"),
             help="Offer only these tools, comma-separated: tool names or groups (collections, partitions, aliases, "
-            "indexes, data, query, search, databases, server).",
+            "indexes, data, query, search, databases, server, import).",
             show_default=False,
         ),
     ] = None,

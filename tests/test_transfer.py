@@ -14,9 +14,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from mcp import Client
+from pydantic import ValidationError
 
 from mcp_server_milvus.config import Settings
 from mcp_server_milvus.server import build_server
+from mcp_server_milvus.toolset import ToolChoiceError
 from tests.conftest import fails, make_docs, ok, rows
 
 pytestmark = pytest.mark.anyio
@@ -261,3 +263,13 @@ async def test_export_refuses_to_overwrite(client: Client, dirs: tuple[Path, Pat
     message = await fails(client, "milvus_export", collection_name="docs", path="y.jsonl", filter="id >")
     assert "filter" in message
     assert [p.name for p in dirs[1].iterdir()] == ["x.jsonl"]  # a failed export leaves no file
+
+
+def test_directories_must_exist_and_tools_need_them(tmp_path: Path, dirs: tuple[Path, Path]) -> None:
+    db = str(tmp_path / "m.db")
+    with pytest.raises(ValidationError, match=r"--import-dir .*nope is not an existing directory"):
+        Settings(uri=db, import_dirs=(tmp_path / "nope",))
+    (tmp_path / "link").symlink_to(dirs[1])
+    assert Settings(uri=db, export_dirs=(str(tmp_path / "link"),)).export_dirs == (dirs[1],)  # resolved at start
+    with pytest.raises(ToolChoiceError, match="--tools names 'milvus_import', which needs --import-dir"):
+        build_server(Settings(uri=db, tools="query,milvus_import", export_dirs=(dirs[1],)))

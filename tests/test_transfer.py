@@ -273,3 +273,20 @@ def test_directories_must_exist_and_tools_need_them(tmp_path: Path, dirs: tuple[
     assert Settings(uri=db, export_dirs=(str(tmp_path / "link"),)).export_dirs == (dirs[1],)  # resolved at start
     with pytest.raises(ToolChoiceError, match="--tools names 'milvus_import', which needs --import-dir"):
         build_server(Settings(uri=db, tools="query,milvus_import", export_dirs=(dirs[1],)))
+
+
+async def test_text_collection_import_embeds_the_text(tmp_path: Path, dirs: tuple[Path, Path]) -> None:
+    settings = Settings(uri=str(tmp_path / "m.db"), embedding_provider="local", import_dirs=(dirs[0],))
+    texts = ["solar panels on the roof", "a cat asleep in the sun", "the stock market fell"]
+    with (dirs[0] / "docs.csv").open("w", newline="") as f:
+        out = csv.writer(f)
+        out.writerow(["body", "n"])
+        out.writerows([t, i] for i, t in enumerate(texts))
+    async with Client(build_server(settings), raise_exceptions=True) as client:
+        await ok(client, "milvus_create_collection", collection_name="kb", text_field="text")
+        got = await ok(client, "milvus_import", collection_name="kb", path="docs.csv", field_map={"body": "text"})
+        assert got["inserted"] == 3
+        found = await ok(
+            client, "milvus_search", collection_name="kb", text="kitten napping", anns_field="text_dense", limit=1
+        )
+        assert found["hits"][0]["entity"]["text"] == texts[1]

@@ -290,3 +290,16 @@ async def test_text_collection_import_embeds_the_text(tmp_path: Path, dirs: tupl
             client, "milvus_search", collection_name="kb", text="kitten napping", anns_field="text_dense", limit=1
         )
         assert found["hits"][0]["entity"]["text"] == texts[1]
+
+
+async def test_export_pages_varchar_keys_in_order(client: Client, dirs: tuple[Path, Path]) -> None:
+    fields = [
+        {"name": "id", "type": "VARCHAR", "is_primary": True, "max_length": 16},
+        {"name": "vector", "type": "FLOAT_VECTOR", "dim": 4},
+    ]
+    await ok(client, "milvus_create_collection", collection_name="named", fields=fields)
+    named = [{"id": f"k{r['id']:05d}", "vector": r["vector"]} for r in reversed(rows(1500))]
+    await ok(client, "milvus_insert", collection_name="named", rows=named)
+    assert (await ok(client, "milvus_export", collection_name="named", path="n.jsonl"))["rows_written"] == 1500
+    ids = [json.loads(x)["id"] for x in (dirs[1] / "n.jsonl").read_text().splitlines()]
+    assert ids == sorted(r["id"] for r in named)

@@ -124,8 +124,15 @@ async def test_large_file_checked_batch_by_batch_says_what_was_written(tmp_path:
     async with Client(build_server(settings), raise_exceptions=True) as client:
         await make_docs(client, n=0)
         message = await fails(client, "milvus_import", collection_name="docs", path="big.jsonl", batch_size=100)
-        assert message.startswith("Line 231:") and "The 201 rows before it were inserted" in message, message
-        assert await count(client) == 201  # 101 read to learn the file is large, then batches of 100
+        assert message.startswith("Line 231:") and "The 200 rows before it were inserted" in message, message
+        assert await count(client) == 200
+        # Parquet says its size up front: batch by batch from the start, to the end.
+        pq.write_table(pa.Table.from_pylist(rows(250, start=1000)), dirs[0] / "big.parquet")
+        got = await ok(client, "milvus_import", collection_name="docs", path="big.parquet", batch_size=100)
+        assert got["rows_read"] == 250 and got["inserted"] == 250
+        write_jsonl(dirs[0] / "ok.jsonl", rows(250, start=2000))
+        assert (await ok(client, "milvus_import", collection_name="docs", path="ok.jsonl"))["inserted"] == 250
+        assert await count(client) == 700
 
 
 async def test_paths_outside_the_directories_are_refused(

@@ -27,6 +27,7 @@ from mcp_server_milvus.config import Settings
 from mcp_server_milvus.errors import SchemaMismatch
 from mcp_server_milvus.readers import Format, Reader, format_of, open_reader
 from mcp_server_milvus.results import clean
+from mcp_server_milvus.runtime import Runtime
 from mcp_server_milvus.schema_cache import CollectionInfo
 from mcp_server_milvus.sessions import Session
 from mcp_server_milvus.tools import runtime, tool
@@ -95,7 +96,7 @@ async def milvus_import(
 
 
 async def _import(
-    rt: Any, ctx: Context, session: Session, info: CollectionInfo, reader: Reader, batch: int, whole_limit: int
+    rt: Runtime, ctx: Context, session: Session, info: CollectionInfo, reader: Reader, batch: int, whole_limit: int
 ) -> Imported:
     """Check the whole file first when it holds at most `whole_limit` rows, then send it in batches; a
     larger file is read, checked and sent a batch at a time, and a failure says what was written."""
@@ -118,42 +119,33 @@ async def _import(
                 rt, session, info, prepared, None, False, ctx.report_progress, tally, batch_rows=batch, total=len(rows)
             )
             return _result(len(rows), tally, warnings)
-    read = 0
-    while True:
-        for start in range(0, len(rows), batch):
-            chunk, named = rows[start : start + batch], labels[start : start + batch]
+    read, ended = len(rows), False
+    while rows or not ended:
+        if len(rows) < batch and not ended:  # a whole batch at a time while the file lasts
             try:
-                prepared, warning = await prepare(rt, info, chunk, False, named.__getitem__)
+                more, named = await anyio.to_thread.run_sync(reader.read, batch - len(rows))
             except ToolError as exc:
                 raise _stopped(exc, tally) from None
             except anyio.get_cancelled_exc_class():
                 _log_cancelled(tally, info)
                 raise
-            warnings += [warning] if warning else []
-            await send(
-                rt,
-                session,
-                info,
-                prepared,
-                None,
-                False,
-                ctx.report_progress,
-                tally,
-                batch_rows=batch,
-                total=reader.total,
-            )
-        read += len(rows)
+            ended = len(more) < batch - len(rows)
+            rows, labels, read = rows + more, labels + named, read + len(more)
+            continue
+        chunk, named = rows[:batch], labels[:batch]
+        rows, labels = rows[batch:], labels[batch:]
         try:
-            rows, labels = await anyio.to_thread.run_sync(reader.read, batch)
+            prepared, warning = await prepare(rt, info, chunk, False, named.__getitem__)
         except ToolError as exc:
             raise _stopped(exc, tally) from None
         except anyio.get_cancelled_exc_class():
             _log_cancelled(tally, info)
             raise
-        if not rows:
-            if not read:
-                raise ToolError("The file holds no rows; nothing was written.")
-            return _result(read, tally, warnings)
+        warnings += [warning] if warning else []
+        await send(
+            rt, session, info, prepared, None, False, ctx.report_progress, tally, batch_rows=batch, total=reader.total
+        )
+    return _result(read, tally, warnings)
 
 
 def _stopped(exc: ToolError, tally: Tally) -> ToolError:

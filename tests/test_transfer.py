@@ -270,6 +270,12 @@ async def test_export_refuses_to_overwrite(client: Client, dirs: tuple[Path, Pat
     message = await fails(client, "milvus_export", collection_name="docs", path="y.jsonl", filter="id >")
     assert "filter" in message
     assert [p.name for p in dirs[1].iterdir()] == ["x.jsonl"]  # a failed export leaves no file
+    assert "writes JSONL or Parquet" in await fails(client, "milvus_export", collection_name="docs", path="x.csv")
+    (dirs[1] / "sub").mkdir()
+    assert "is a directory" in await fails(client, "milvus_export", collection_name="docs", path="sub", overwrite=True)
+    assert "does not exist" in await fails(client, "milvus_export", collection_name="docs", path="nope/x.jsonl")
+    await ok(client, "milvus_export", collection_name="docs", path="sub/x.parquet")  # the format from the extension
+    assert pq.read_table(dirs[1] / "sub" / "x.parquet").num_rows == 3
 
 
 def test_directories_must_exist_and_tools_need_them(tmp_path: Path, dirs: tuple[Path, Path]) -> None:

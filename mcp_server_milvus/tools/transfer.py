@@ -176,7 +176,7 @@ async def milvus_export(
     ctx: Context,
     collection_name: CollectionName,
     path: Annotated[str, Field(min_length=1, max_length=1024, description="Relative to the export directory.")],
-    format: ExportFormat = "jsonl",
+    format: Annotated[ExportFormat | None, Field(description="Default: from the extension.")] = None,
     filter: Filter = None,
     output_fields: OutputFields = None,
     include_vectors: bool = False,
@@ -194,6 +194,12 @@ async def milvus_export(
         raise ToolError(f"'{place.shown}' exists already; pass overwrite: true to replace it, or choose another path.")
     if not place.path.parent.is_dir():
         raise ToolError(f"The directory of '{place.shown}' does not exist; export to an existing directory.")
+    if place.path.is_dir():
+        raise ToolError(f"'{place.shown}' is a directory; give a file name, e.g. '{place.shown}/rows.jsonl'.")
+    fmt = format_of(place.path, format)
+    if fmt == "csv":
+        raise ToolError("milvus_export writes JSONL or Parquet; name the file .jsonl or .parquet, or pass format.")
+    export_format: ExportFormat = fmt
 
     async def op(session: Session, info: CollectionInfo) -> Exported:
         fields, hidden = validation.output_fields(output_fields, info)
@@ -206,7 +212,7 @@ async def milvus_export(
         if pk not in fields:
             fields = [pk, *fields]
         total = await count_rows(session, info, filter or "", filter, t, DEFAULT_CONSISTENCY)
-        writer: Writer = await anyio.to_thread.run_sync(open_writer, place.path, format, info, fields)
+        writer: Writer = await anyio.to_thread.run_sync(open_writer, place.path, export_format, info, fields)
         try:
             written = await _walk(ctx, session, info, writer, fields, hidden, filter, total, t)
             await anyio.to_thread.run_sync(writer.finish, overwrite)

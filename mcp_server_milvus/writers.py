@@ -49,9 +49,18 @@ class Writer(ABC):
     def __init__(self, target: Path, info: CollectionInfo, fields: list[str]) -> None:
         self.target = target
         self.fields = {f.name: f for f in info.fields if f.name in fields}
+        self.dynamic = info.enable_dynamic_field
         handle, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
         os.close(handle)
         self.temporary = Path(name)
+        try:
+            self._open()
+        except BaseException:
+            self.temporary.unlink(missing_ok=True)
+            raise
+
+    @abstractmethod
+    def _open(self) -> None: ...
 
     @abstractmethod
     def write(self, rows: list[dict[str, Any]]) -> None: ...
@@ -83,8 +92,7 @@ class Writer(ABC):
 
 
 class JsonLinesWriter(Writer):
-    def __init__(self, target: Path, info: CollectionInfo, fields: list[str]) -> None:
-        super().__init__(target, info, fields)
+    def _open(self) -> None:
         self.file: IO[str] = self.temporary.open("w", encoding="utf-8")
 
     def write(self, rows: list[dict[str, Any]]) -> None:
@@ -98,14 +106,12 @@ class JsonLinesWriter(Writer):
 
 
 class ParquetWriter(Writer):
-    def __init__(self, target: Path, info: CollectionInfo, fields: list[str]) -> None:
-        super().__init__(target, info, fields)
+    def _open(self) -> None:
         import pyarrow as pa  # kept off the start path
         import pyarrow.parquet as pq
 
         self.pa = pa
         columns = [pa.field(f.name, _arrow_type(pa, f)) for f in self.fields.values()]
-        self.dynamic = info.enable_dynamic_field
         if self.dynamic:
             columns.append(pa.field(DYNAMIC_COLUMN, pa.string()))
         self.schema = pa.schema(columns)

@@ -316,3 +316,27 @@ async def test_export_pages_varchar_keys_in_order(client: Client, dirs: tuple[Pa
     assert (await ok(client, "milvus_export", collection_name="named", path="n.jsonl"))["rows_written"] == 1500
     ids = [json.loads(x)["id"] for x in (dirs[1] / "n.jsonl").read_text().splitlines()]
     assert ids == sorted(r["id"] for r in named)
+
+
+async def test_cancelled_export_leaves_no_file(client: Client, dirs: tuple[Path, Path]) -> None:
+    await make_docs(client, n=0)
+    await ok(client, "milvus_insert", collection_name="docs", rows=rows(3000))
+    pages: list[float] = []
+    async with anyio.create_task_group() as tg:
+
+        async def progress(done: float, total: float | None, message: str | None) -> None:
+            pages.append(done)
+            tg.cancel_scope.cancel()
+
+        async def run() -> None:
+            await client.call_tool(
+                "milvus_export", {"collection_name": "docs", "path": "all.jsonl"}, progress_callback=progress
+            )
+
+        tg.start_soon(run)
+    assert pages == [1000]  # cancelled after its first page was written to the temporary file
+    with anyio.fail_after(10):
+        while any(dirs[1].iterdir()):
+            await anyio.sleep(0.05)
+    await ok(client, "milvus_export", collection_name="docs", path="all.jsonl")  # the server still serves
+    assert len((dirs[1] / "all.jsonl").read_text().splitlines()) == 3000

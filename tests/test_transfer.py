@@ -15,7 +15,9 @@ import pyarrow.parquet as pq
 import pytest
 from mcp import Client
 from pydantic import ValidationError
+from typer.testing import CliRunner
 
+from mcp_server_milvus import cli
 from mcp_server_milvus.config import Settings
 from mcp_server_milvus.server import build_server
 from mcp_server_milvus.toolset import ToolChoiceError
@@ -340,3 +342,20 @@ async def test_cancelled_export_leaves_no_file(client: Client, dirs: tuple[Path,
             await anyio.sleep(0.05)
     await ok(client, "milvus_export", collection_name="docs", path="all.jsonl")  # the server still serves
     assert len((dirs[1] / "all.jsonl").read_text().splitlines()) == 3000
+
+
+def test_cli_options_and_environment(tmp_path: Path, dirs: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[Settings] = []
+    monkeypatch.setattr(cli, "run", seen.append)
+    db = str(tmp_path / "m.db")
+    env = {"MILVUS_MCP_IMPORT_DIR": f"{dirs[0]}:{dirs[1]}"}
+    result = CliRunner().invoke(cli.app, ["--uri", db, "--export-dir", str(dirs[1])], env=env)
+    assert result.exit_code == 0, result.output
+    assert seen[0].import_dirs == dirs and seen[0].export_dirs == (dirs[1],)
+    assert seen[0].import_validate_all_rows == 100_000
+    result = CliRunner().invoke(cli.app, ["--uri", db, "--import-dir", str(tmp_path / "nope")])
+    assert result.exit_code == 2
+    assert (
+        result.output.strip()
+        == f"Error: invalid import_dirs: --import-dir {tmp_path / 'nope'} is not an existing directory"
+    )

@@ -359,3 +359,19 @@ def test_cli_options_and_environment(tmp_path: Path, dirs: tuple[Path, Path], mo
         result.output.strip()
         == f"Error: invalid import_dirs: --import-dir {tmp_path / 'nope'} is not an existing directory"
     )
+
+
+async def test_import_result_fits_the_budget(tmp_path: Path, dirs: tuple[Path, Path]) -> None:
+    settings = Settings(
+        uri=str(tmp_path / "m.db"), embedding_provider="none", import_dirs=(dirs[0],), max_result_bytes=2048
+    )
+    fields = [
+        {"name": "id", "type": "VARCHAR", "is_primary": True, "max_length": 2000},
+        {"name": "vector", "type": "FLOAT_VECTOR", "dim": 4},
+    ]
+    write_jsonl(dirs[0] / "long.jsonl", [{"id": f"{i}" * 1500, "vector": r["vector"]} for i, r in enumerate(rows(5))])
+    async with Client(build_server(settings), raise_exceptions=True) as client:
+        await ok(client, "milvus_create_collection", collection_name="long", fields=fields)
+        result = await client.call_tool("milvus_import", {"collection_name": "long", "path": "long.jsonl"})
+        assert not result.is_error and len(result.content[0].text.encode()) <= 2048
+        assert result.structured_content["inserted"] == 5 and len(result.structured_content["first_ids"]) == 1

@@ -26,7 +26,7 @@ from mcp_server_milvus.arguments import DEFAULT_CONSISTENCY, CollectionName, Dat
 from mcp_server_milvus.config import Settings
 from mcp_server_milvus.errors import SchemaMismatch
 from mcp_server_milvus.readers import Format, Reader, format_of, open_reader
-from mcp_server_milvus.results import clean
+from mcp_server_milvus.results import clean, fit
 from mcp_server_milvus.runtime import Runtime
 from mcp_server_milvus.schema_cache import CollectionInfo
 from mcp_server_milvus.sessions import Session
@@ -118,7 +118,7 @@ async def _import(
             await send(
                 rt, session, info, prepared, None, False, ctx.report_progress, tally, batch_rows=batch, total=len(rows)
             )
-            return _result(len(rows), tally, warnings)
+            return _result(len(rows), tally, warnings, rt.settings.max_result_bytes)
     read, ended = len(rows), False
     while rows or not ended:
         if len(rows) < batch and not ended:  # a whole batch at a time while the file lasts
@@ -145,7 +145,7 @@ async def _import(
         await send(
             rt, session, info, prepared, None, False, ctx.report_progress, tally, batch_rows=batch, total=reader.total
         )
-    return _result(read, tally, warnings)
+    return _result(read, tally, warnings, rt.settings.max_result_bytes)
 
 
 def _stopped(exc: ToolError, tally: Tally) -> ToolError:
@@ -162,13 +162,15 @@ def _log_cancelled(tally: Tally, info: CollectionInfo) -> None:
     logger.warning("An import was cancelled part-way: %d rows were inserted into %s", tally.sent, info.name)
 
 
-def _result(read: int, tally: Tally, warnings: list[str]) -> Imported:
-    return Imported(
-        rows_read=read,
-        inserted=tally.count,
-        first_ids=clean(tally.ids[:SHOWN_IDS]),
-        warning=" ".join(warnings)[:1000] or None,
-    )
+def _result(read: int, tally: Tally, warnings: list[str], budget: int) -> Imported:
+    """The counts, and as many of the first ids as fit the result budget (VARCHAR keys may be long)."""
+    ids = clean(tally.ids[:SHOWN_IDS])
+    warning = " ".join(warnings)[:1000] or None
+
+    def build(n: int) -> Imported:
+        return Imported(rows_read=read, inserted=tally.count, first_ids=ids[:n], warning=warning)
+
+    return fit(build, ids, budget)[0]
 
 
 @tool(title="Export to a file")

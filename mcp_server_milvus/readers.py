@@ -101,7 +101,7 @@ class JsonLines(Reader):
 
     def __init__(self, path: Path, info: CollectionInfo, field_map: Mapping[str, str]) -> None:
         super().__init__(info, field_map)
-        self.file: IO[str] = path.open(encoding="utf-8", newline="")
+        self.file: IO[str] = path.open(encoding="utf-8-sig", newline="")
 
     def _rows(self) -> Iterator[tuple[str, dict[str, Any]]]:
         for number, line in enumerate(self.file, start=1):

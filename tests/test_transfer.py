@@ -375,3 +375,12 @@ async def test_import_result_fits_the_budget(tmp_path: Path, dirs: tuple[Path, P
         result = await client.call_tool("milvus_import", {"collection_name": "long", "path": "long.jsonl"})
         assert not result.is_error and len(result.content[0].text.encode()) <= 2048
         assert result.structured_content["inserted"] == 5 and len(result.structured_content["first_ids"]) == 1
+
+
+async def test_ingest_prompt_names_the_import_only_where_offered(tmp_path: Path, dirs: tuple[Path, Path]) -> None:
+    for import_dirs, named in (((dirs[0],), True), ((), False)):
+        settings = Settings(uri=str(tmp_path / "m.db"), embedding_provider="none", import_dirs=import_dirs)
+        async with Client(build_server(settings), raise_exceptions=True) as client:
+            prompt = await client.get_prompt("ingest_documents", {"documents": "manuals"})
+            text = prompt.messages[0].content.text
+            assert ("one milvus_import call" in text) is named, text

@@ -55,6 +55,7 @@ class Reader(ABC):
     def __init__(self, info: CollectionInfo, field_map: Mapping[str, str]) -> None:
         self.fields = {f.name: f for f in info.fields}
         self.field_map = dict(field_map)
+        self._iterator = self._rows()  # a generator: it starts on the first read, once the file is open
 
     @abstractmethod
     def _rows(self) -> Iterator[tuple[str, dict[str, Any]]]: ...
@@ -76,12 +77,6 @@ class Reader(ABC):
             after = f"after {labels[-1].lower()}" if labels else "in the first rows read"
             raise ToolError(f"The file cannot be read {after}: {exc}. Save it as UTF-8 {self.kind}.") from None
         return rows, labels
-
-    @property
-    def _iterator(self) -> Iterator[tuple[str, dict[str, Any]]]:
-        if not hasattr(self, "_it"):
-            self._it = self._rows()
-        return self._it
 
     def _check_columns(self, columns: list[str], where: str) -> None:
         """`field_map` names columns the file has (a misspelt one would silently map nothing)."""

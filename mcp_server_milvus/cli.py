@@ -154,7 +154,7 @@ def serve(
         typer.Option(
             envvar=_env("READ_ONLY"),
             help="Offer only the tools that change nothing (lists, describes, query, count, search, server info), "
-            "and milvus_load_collection.",
+            "milvus_load_collection, and milvus_export (with --export-dir).",
         ),
     ] = False,
     tools: Annotated[
@@ -162,7 +162,7 @@ def serve(
         typer.Option(
             envvar=_env("TOOLS"),
             help="Offer only these tools, comma-separated: tool names or groups (collections, partitions, aliases, "
-            "indexes, data, query, search, databases, server).",
+            "indexes, data, query, search, databases, server, import).",
             show_default=False,
         ),
     ] = None,
@@ -296,6 +296,34 @@ def serve(
             help="A delete by filter matching more rows than this also asks the user to confirm, where the client can.",
         ),
     ] = 1000,
+    import_dir: Annotated[
+        list[Path] | None,
+        typer.Option(
+            envvar=_env("IMPORT_DIR"),
+            metavar="<path>",
+            help="A directory milvus_import may read JSONL, CSV or Parquet files from (repeatable; in the "
+            "environment, separate several with ':'). Without one, milvus_import is not offered.",
+            show_default=False,
+        ),
+    ] = None,
+    export_dir: Annotated[
+        list[Path] | None,
+        typer.Option(
+            envvar=_env("EXPORT_DIR"),
+            metavar="<path>",
+            help="A directory milvus_export may write files to (repeatable, like --import-dir). Without one, "
+            "milvus_export is not offered.",
+            show_default=False,
+        ),
+    ] = None,
+    import_validate_all_rows: Annotated[
+        int,
+        typer.Option(
+            envvar=_env("IMPORT_VALIDATE_ALL_ROWS"),
+            help="An import of at most this many rows checks every row before writing any; a larger one "
+            "checks batch by batch.",
+        ),
+    ] = 100_000,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
     ] = False,
@@ -345,6 +373,9 @@ def serve(
         "max_limit": max_limit,
         "max_concurrency": max_concurrency,
         "confirm_delete_over": confirm_delete_over,
+        "import_dirs": tuple(import_dir or ()),
+        "export_dirs": tuple(export_dir or ()),
+        "import_validate_all_rows": import_validate_all_rows,
     }
     settings = _settings(values, uri, _milvus_token(token, token_file))
     from mcp_server_milvus.http_app import exposure_problem

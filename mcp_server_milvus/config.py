@@ -156,3 +156,29 @@ class Settings(BaseModel):
     @property
     def token_value(self) -> str:
         return self.token.get_secret_value() if self.token else ""
+
+    import_dirs: tuple[Path, ...] = ()
+    """Directories milvus_import may read files under (see `files`); none: the tool is not offered."""
+    export_dirs: tuple[Path, ...] = ()
+    """Directories milvus_export may write files under; none: the tool is not offered."""
+    import_validate_all_rows: int = Field(default=100_000, ge=0)
+    """An import of at most this many rows checks every row before its first batch; a larger one checks
+    batch by batch (holding the whole file in memory first would not scale)."""
+
+    @field_validator("import_dirs", "export_dirs", mode="before")
+    @classmethod
+    def _existing_dirs(cls, value: object, info: ValidationInfo) -> object:
+        """Each directory must exist, and is resolved once here (symlinks included), so that every path a
+        tool is given is checked against where the directory really is."""
+        if value is None:
+            return ()
+        if isinstance(value, str | Path):
+            value = (value,)
+        option = "--import-dir" if info.field_name == "import_dirs" else "--export-dir"
+        resolved = []
+        for given in value:  # type: ignore[union-attr]
+            path = Path(given).expanduser().resolve()
+            if not path.is_dir():
+                raise PydanticCustomError("settings", f"{option} {given} is not an existing directory")
+            resolved.append(path)
+        return tuple(resolved)

@@ -33,6 +33,7 @@ from mcp_server_milvus.tools import (
     partitions,
     query,
     search,
+    transfer,
 )
 from mcp_server_milvus.toolset import select
 
@@ -46,6 +47,7 @@ GROUPS: dict[str, tuple[ToolFn[...], ...]] = {
     "search": (*search.TOOLS, *hybrid.TOOLS),
     "databases": tuple(fn for fn in databases.TOOLS if fn is not databases.milvus_server_info),
     "server": (databases.milvus_server_info,),
+    "import": transfer.TOOLS,
 }
 """The group of every tool, the one place it is said: `--tools` and `--exclude-tools` take these names."""
 
@@ -61,7 +63,9 @@ class MilvusServer(MCPServer[Runtime]):
 
     def __init__(self, runtime: Runtime) -> None:
         s = runtime.settings
-        offered = select(GROUPS, read_only=s.read_only, include=s.tools, exclude=s.exclude_tools)
+        offered = select(
+            GROUPS, read_only=s.read_only, include=s.tools, exclude=s.exclude_tools, absent=transfer.unavailable(s)
+        )
         tools = build(offered)
 
         @asynccontextmanager

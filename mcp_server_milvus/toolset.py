@@ -9,6 +9,11 @@ the server is built, so a misspelt name stops the start (exit 2) instead of quie
 - `--tools` keeps only the named tools and groups; `--exclude-tools` then removes its own.
 - A tool named in `--tools` by its own name that `--read-only` removes is a contradiction and refused; a
   group named there contributes its read-only tools.
+- `--read-only` also keeps `milvus_export`: it only reads Milvus, and writes one new file where the
+  operator allowed it (see `tools.transfer`).
+- Tools that need something the operator did not give (`absent`, each with the option it needs: milvus_import
+  without --import-dir) are
+  never offered; naming one in `--tools` is refused, saying what it needs.
 - A choice that leaves no tool at all is refused.
 """
 
@@ -19,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from mcp_server_milvus.errors import did_you_mean, names
 from mcp_server_milvus.tools import ToolFn, announcement
 
-ALSO_READ_ONLY = frozenset({"milvus_load_collection"})
+ALSO_READ_ONLY = frozenset({"milvus_load_collection", "milvus_export"})
 """Tools `--read-only` keeps though they are not annotated read-only."""
 
 
@@ -37,11 +42,20 @@ def select(
     read_only: bool = False,
     include: Sequence[str] = (),
     exclude: Sequence[str] = (),
+    absent: Mapping[str, str] | None = None,
 ) -> list[ToolFn[...]]:
     """The tools to offer, in the order of `groups`."""
     every = [fn for group in groups.values() for fn in group]
     by_name = {fn.__name__: fn for fn in every}
+    absent = absent or {}
+    lacking = [n for n in include if n in absent]
+    if lacking:
+        raise ToolChoiceError(
+            f"--tools names {names(lacking)}, which needs {' and '.join(absent[n] for n in lacking)}; give it, "
+            "or drop the tool from --tools."
+        )
     chosen = set(_expand(include, "--tools", groups, by_name)) if include else set(by_name)
+    chosen -= set(absent)
     if read_only:
         refused = [n for n in include if n in by_name and not offered_in_read_only(by_name[n])]
         if refused:

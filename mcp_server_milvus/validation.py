@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Callable
 from typing import Any
 
 from mcp.server.mcpserver.exceptions import ToolError
@@ -200,8 +201,15 @@ def _json(value: Any, f: FieldInfo, where: str) -> Any:
     return value
 
 
-def rows(values: list[dict[str, Any]], info: CollectionInfo, *, upsert: bool) -> list[dict[str, Any]]:
-    """Every row checked and normalized; the first problem raises, naming the row and the fix.
+def row_label(i: int) -> str:
+    return f"Row {i}"
+
+
+def rows(
+    values: list[dict[str, Any]], info: CollectionInfo, *, upsert: bool, label: Callable[[int], str] = row_label
+) -> list[dict[str, Any]]:
+    """Every row checked and normalized; the first problem raises, naming the row (`label(i)`: an import
+    names a file's line instead) and the fix.
 
     Everything Milvus would refuse is refused here, for the whole batch, before the first row is sent:
     a batch of 1,500 rows goes in two RPCs, and a bad row 1,200 must not be found after 1,000 were written."""
@@ -212,7 +220,7 @@ def rows(values: list[dict[str, Any]], info: CollectionInfo, *, upsert: bool) ->
     out = []
     dense: dict[str, list[tuple[int, Any]]] = {}  # checked together at the end: far faster than row by row
     for i, row in enumerate(values):
-        where = f"Row {i}"
+        where = label(i)
         clean: dict[str, Any] = {}
         dynamic: dict[str, Any] = {}
         for name, value in row.items():
@@ -246,7 +254,7 @@ def rows(values: list[dict[str, Any]], info: CollectionInfo, *, upsert: bool) ->
                 first = seen_keys.setdefault(key, i)
                 if first != i:
                     raise SchemaMismatch(
-                        f"{where}: primary key {shown(key)} is also in row {first}; each row of a batch needs its "
+                        f"{where}: primary key {shown(key)} is also in {label(first).lower()}; each row of a batch needs its "
                         "own key."
                     )
             elif f.type == "FLOAT_VECTOR" and value is not None:
@@ -270,11 +278,11 @@ def rows(values: list[dict[str, Any]], info: CollectionInfo, *, upsert: bool) ->
                 raise SchemaMismatch(f"{where}: required {what} is missing.")
         out.append(clean)
     for name, given in dense.items():
-        _dense_batch(given, known[name])
+        _dense_batch(given, known[name], label)
     return out
 
 
-def _dense_batch(given: list[tuple[int, Any]], f: FieldInfo) -> None:
+def _dense_batch(given: list[tuple[int, Any]], f: FieldInfo, label: Callable[[int], str]) -> None:
     """Check many dense vectors at once; on any doubt, check row by row to name the first bad one."""
     import numpy as np  # loaded with pymilvus already; kept off the start path
 
@@ -293,7 +301,7 @@ def _dense_batch(given: list[tuple[int, Any]], f: FieldInfo) -> None:
             )
     if not plain:
         for i, value in given:
-            vector(value, f, f"Row {i}")
+            vector(value, f, label(i))
 
 
 def output_fields(requested: list[str] | None, info: CollectionInfo) -> tuple[list[str], set[str]]:

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from mcp import Client
 
+from mcp_server_milvus.config import Settings
 from tests.conftest import fails, make_docs, ok, rows
 
 pytestmark = pytest.mark.anyio
@@ -39,7 +40,14 @@ SAMPLE: dict[str, Any] = {
     "new_name": "renamed",
     "partition_name": "part",
     "alias": "docs_alias",
+    "path": "rows.jsonl",
 }
+
+
+@pytest.fixture
+def settings(db_path: str, tmp_path: Path) -> Settings:
+    """Every tool offered, milvus_import and milvus_export included (they need a directory each)."""
+    return Settings(uri=db_path, embedding_provider="none", import_dirs=(tmp_path,), export_dirs=(tmp_path,))
 
 
 async def test_unknown_argument_names_are_refused_with_the_valid_ones(client: Client) -> None:

@@ -36,9 +36,13 @@ async def test_every_tool_names_a_cause_nothing_anticipated(tmp_path: Path, in_p
     must still say what went wrong."""
     blocker = tmp_path / "a-file"
     blocker.write_text("not a directory")
-    server = build_server(Settings(uri=str(blocker / "milvus.db"), lite_in_process=in_process))
+    dirs = (tmp_path,)  # milvus_import and milvus_export offered too
+    settings = Settings(uri=str(blocker / "milvus.db"), lite_in_process=in_process, import_dirs=dirs, export_dirs=dirs)
+    server = build_server(settings)
     async with Client(server) as client:
-        for t in (await client.list_tools()).tools:
+        tools = (await client.list_tools()).tools
+        assert {"milvus_import", "milvus_export"} <= {t.name for t in tools}
+        for t in tools:
             arguments = {name: SAMPLE[name] for name in t.input_schema.get("required", []) if name in SAMPLE}
             arguments.update(
                 {

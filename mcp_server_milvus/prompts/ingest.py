@@ -38,13 +38,19 @@ async def ingest_documents(
             "search, give dense vectors of your own in the rows)"
         )
         query = "milvus_search with the question as text (BM25)"
+    from_file = (
+        " Chunks already in a JSONL, CSV or Parquet file in the import directory go in with one milvus_import "
+        "call instead (field_map renames columns)."
+        if h.offers("milvus_import")
+        else ""
+    )
     return (
         f"Ingest these documents for retrieval: {documents}\n\n"
         f"1. milvus_list_collections: if '{name}' exists, milvus_describe_collection it and reuse it.\n"
         f"2. Otherwise milvus_create_collection collection_name='{name}', text_field='text': {kind}.\n"
         "3. Split each document into chunks of a few hundred words; keep source and position as fields of "
         "each row (dynamic fields are on).\n"
-        "4. milvus_insert the rows in batches of at most a few hundred; check each result's count.\n"
+        f"4. milvus_insert the rows in batches of at most a few hundred; check each result's count.{from_file}\n"
         "5. milvus_flush once after the last batch.\n"
         f"6. Test: {query}, and milvus_count to confirm every chunk arrived."
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from typing import Annotated, Any
 
 import anyio
@@ -83,28 +83,31 @@ async def existing_keys(
     return found
 
 
-async def _write(
+Progress = Callable[[float, float | None, str | None], Awaitable[None]]
+"""The SDK's `ctx.report_progress`: a no-op when the client sent no progress token."""
+
+
+@dataclass
+class Tally:
+    """What one call has written so far, across its batches (and an import's chunks): the log and the
+    error of a write that stops part-way say exactly this."""
+
+    sent: int = 0
+    """Rows acknowledged by Milvus, counted from the call's first row."""
+    count: int = 0
+    """Milvus's own count of them."""
+    ids: list[Any] = field(default_factory=list)
+
+
+async def prepare(
     rt: Runtime,
-    session: Session,
     info: CollectionInfo,
     rows: list[dict[str, Any]],
-    partition: str | None,
     upsert: bool,
-    progress: Callable[[float, float | None, str | None], Awaitable[None]],
-) -> tuple[int, list[Any], str | None]:
-    """Check every row, then send them in batches; if one fails, say exactly what was already written.
-
-    An insert never overwrites: ids that exist already (in any partition) are refused, which a Milvus
-    server would otherwise store twice and Milvus Lite would overwrite. The check and the write hold the
-    collection's write lock, so no other call through this server slips between them.
-
-    A text collection's dense field is filled from each row's text by the embedding provider. More rows than
-    one batch report progress after each batch (`progress` is the SDK's, a no-op without a progress token).
-
-    Returns Milvus's count, the ids it reported (made safe for JSON clients) and a warning, if any."""
-    t = rt.timeout
-    if partition:
-        await check_partitions(session, info, [partition], t)
+    label: Callable[[int], str] = validation.row_label,
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Every row checked (the first bad one named by `label`), and a text collection's dense field filled
+    from each row's text by the embedding provider. Returns the rows to send and a warning, if any."""
     warning = None
     setup = setup_of(info)
     if setup is not None and setup.dense_field is not None:
@@ -112,59 +115,103 @@ async def _write(
         # where a row brings none) but checked where a row brings its own vector.
         dense = setup.dense_field
         optional = tuple(replace(f, nullable=True) if f.name == dense else f for f in info.fields)
-        validation.rows(rows, replace(info, fields=optional), upsert=upsert)
+        validation.rows(rows, replace(info, fields=optional), upsert=upsert, label=label)
         rows, warning = await fill_embeddings(setup, rt.embedder, info.name, rows)
-    rows = validation.rows(rows, info, upsert=upsert)
+    return validation.rows(rows, info, upsert=upsert, label=label), warning
+
+
+async def send(
+    rt: Runtime,
+    session: Session,
+    info: CollectionInfo,
+    rows: list[dict[str, Any]],
+    partition: str | None,
+    upsert: bool,
+    progress: Progress | None,
+    tally: Tally,
+    *,
+    batch_rows: int = BATCH_ROWS,
+    total: int | None = None,
+) -> None:
+    """Send checked rows in batches, adding to `tally`; if one fails, say exactly what was already written.
+
+    An insert never overwrites: ids that exist already (in any partition) are refused, which a Milvus
+    server would otherwise store twice and Milvus Lite would overwrite. The check and the write hold the
+    collection's write lock, so no other call through this server slips between them.
+
+    `progress`, when given, hears of every batch (`total`: the rows of the whole call, when known)."""
+    t = rt.timeout
     verb = "upserted" if upsert else "inserted"
     pk = info.primary.name
     async with rt.write_lock(session, info.name):
         if not upsert and not info.primary.auto_id:
             taken = await existing_keys(session, info, [row[pk] for row in rows], t)
             if taken:
+                before = f"{tally.sent} rows were inserted before them" if tally.sent else "Nothing was written"
                 raise ToolError(
                     f"{len(taken)} of these primary keys already exist in '{info.name}': "
                     f"{errors.names([str(k) for k in clean(taken)])}. milvus_insert never overwrites: use "
-                    "milvus_upsert to replace those rows, or give new ids. Nothing was written."
+                    f"milvus_upsert to replace those rows, or give new ids. {before}."
                 )
-        count, ids = 0, []
         write = session.client.upsert if upsert else session.client.insert
         key = "upsert_count" if upsert else "insert_count"
         kwargs: dict[str, Any] = {"timeout": t}
         if partition:
             kwargs["partition_name"] = partition
-        for start in range(0, len(rows), BATCH_ROWS):
-            batch = rows[start : start + BATCH_ROWS]
+        for start in range(0, len(rows), batch_rows):
+            batch = rows[start : start + batch_rows]
             try:
                 with during(Op.WRITE):
                     answer = await write(info.name, batch, **kwargs)
             except BaseException as exc:
                 cancelled = isinstance(exc, anyio.get_cancelled_exc_class())
-                if start == 0 and not cancelled:
+                if tally.sent == 0 and not cancelled:
                     raise  # nothing was written
-                told = _partial(session, info, exc, verb, start, len(batch), count, ids)
+                told = _partial(session, info, exc, verb, tally, len(batch), batch_rows)
                 if cancelled:
                     raise
                 raise told from None
-            count += int(answer.get(key, len(batch)))
-            ids.extend(answer.get("ids") or [])
-            if len(rows) > BATCH_ROWS:
-                done = start + len(batch)
+            tally.sent += len(batch)
+            tally.count += int(answer.get(key, len(batch)))
+            tally.ids.extend(answer.get("ids") or [])
+            if progress is not None:
+                of = f" of {total}" if total is not None else ""
                 try:
-                    await progress(done, len(rows), f"{done} of {len(rows)} rows {verb}")
+                    await progress(tally.sent, total, f"{tally.sent}{of} rows {verb}")
                 except anyio.get_cancelled_exc_class() as exc:
-                    _partial(session, info, exc, verb, done, 0, count, ids)  # logged: nothing was in flight
+                    _partial(session, info, exc, verb, tally, 0, batch_rows)  # logged: nothing was in flight
                     raise
-    return count, clean(ids), warning
+
+
+async def _write(
+    rt: Runtime,
+    session: Session,
+    info: CollectionInfo,
+    rows: list[dict[str, Any]],
+    partition: str | None,
+    upsert: bool,
+    progress: Progress,
+) -> tuple[int, list[Any], str | None]:
+    """Check every row, then send them in batches, with progress after each batch when there is more
+    than one. Returns Milvus's count, the ids it reported (made safe for JSON clients) and a warning."""
+    if partition:
+        await check_partitions(session, info, [partition], rt.timeout)
+    rows, warning = await prepare(rt, info, rows, upsert)
+    tally = Tally()
+    several = len(rows) > BATCH_ROWS
+    await send(rt, session, info, rows, partition, upsert, progress if several else None, tally, total=len(rows))
+    return tally.count, clean(tally.ids), warning
 
 
 def _partial(
-    session: Session, info: CollectionInfo, exc: BaseException, verb: str, start: int, size: int, count: int, ids: list
+    session: Session, info: CollectionInfo, exc: BaseException, verb: str, tally: Tally, size: int, batch_rows: int
 ) -> ToolError:
     """What a write that failed after its first batch (or was cancelled) did, logged, and said exactly."""
     cancelled = isinstance(exc, anyio.get_cancelled_exc_class())
     failure = None if cancelled else session.backend.classify(exc, Op.WRITE)
     unsure = size > 0 and (cancelled or failure in (None, Failure.TIMEOUT, Failure.UNREACHABLE))
     where = f"{session.database}.{info.name}"
+    start, count, ids = tally.sent, tally.count, tally.ids
     done = (
         f"rows 0 to {start - 1} ({count} rows) were {verb} into {where}, ids: {errors.names(clean(ids), limit=50)}"
         if start
@@ -176,7 +223,7 @@ def _partial(
         last = f"rows from {start} on were not {verb}"
     logger.warning("A write %s part-way: %s; %s", "was cancelled" if cancelled else "failed", done, last)
     return ToolError(
-        f"Batch {start // BATCH_ROWS + 1} failed: {errors.milvus_message(exc)}. {done[0].upper()}{done[1:]}; "
+        f"Batch {start // batch_rows + 1} failed: {errors.milvus_message(exc)}. {done[0].upper()}{done[1:]}; "
         f"{last}. Send the rest again from row {start}" + (" (check those ids first)." if unsure else ".")
     )
 

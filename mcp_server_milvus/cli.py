@@ -287,6 +287,14 @@ def serve(
             help="A delete by filter matching more rows than this also asks the user to confirm, where the client can.",
         ),
     ] = 1000,
+    lite_auto_flush_seconds: Annotated[
+        float,
+        typer.Option(
+            envvar=_env("LITE_AUTO_FLUSH_SECONDS"),
+            help="Milvus Lite engine: flush a collection once its writes have been quiet this many seconds "
+            "(searches over flushed rows are much faster); 0 turns it off.",
+        ),
+    ] = 2.0,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
     ] = False,
@@ -332,6 +340,7 @@ def serve(
         "max_limit": max_limit,
         "max_concurrency": max_concurrency,
         "confirm_delete_over": confirm_delete_over,
+        "lite_auto_flush_seconds": lite_auto_flush_seconds,
     }
     settings = _settings(values, uri, _milvus_token(token, token_file))
     from mcp_server_milvus.http_app import exposure_problem

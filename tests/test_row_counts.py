@@ -63,3 +63,27 @@ async def test_ttl_zero_counts_every_time(db_path: str) -> None:
 
 def listed_counts(collections: dict[str, dict]) -> dict[str, int]:
     return {name: c["row_count"] for name, c in collections.items()}
+
+
+async def test_engine_statistics_follow_every_servers_writes(db_path: str) -> None:
+    """The engine keeps statistics answers until a change (`engine.host_stats`): another server's writes,
+    deletes, overwrites and a drop-and-recreate must all show at once (no count kept in the server: TTL 0)."""
+    settings = Settings(uri=db_path, embedding_provider="none", schema_cache_ttl=0)
+    async with Client(build_server(settings)) as mine, Client(build_server(settings)) as theirs:
+        await make_docs(mine, n=3)
+
+        async def both() -> tuple[int, int]:
+            described = await ok(mine, "milvus_describe_collection", collection_name="docs")
+            return (await listed(mine))["docs"]["row_count"], described["row_count"]
+
+        assert await both() == (3, 3)
+        assert await both() == (3, 3)  # answered from the engine's kept statistics
+        await ok(theirs, "milvus_insert", collection_name="docs", rows=rows(5, start=100))
+        assert await both() == (8, 8)
+        await ok(theirs, "milvus_delete", collection_name="docs", ids=[100, 101])
+        assert await both() == (6, 6)
+        await ok(theirs, "milvus_upsert", collection_name="docs", rows=rows(2))  # overwrites ids 0 and 1
+        assert await both() == (6, 6)
+        await ok(theirs, "milvus_drop_collection", collection_name="docs", confirm_name="docs")
+        await make_docs(theirs, n=1)
+        assert await both() == (1, 1)

@@ -91,7 +91,7 @@ class AutoFlush:
 
     def _write(self, handler: Handler) -> Handler:
         def write(request: Any, context: Any) -> Any:
-            key = (_database(request, context), request.collection_name)
+            key = (database_of(request, context), request.collection_name)
             with self._lock(key):
                 answer = handler(request, context)
             if self.enabled:
@@ -102,7 +102,7 @@ class AutoFlush:
 
     def _flush_rpc(self, handler: Handler) -> Handler:
         def flush(request: Any, context: Any) -> Any:
-            database = _database(request, context)
+            database = database_of(request, context)
             keys = [(database, name) for name in request.collection_names]
             locks = {id(lock): lock for lock in map(self._lock, keys)}  # one each, in one order: no deadlock
             ordered = [locks[i] for i in sorted(locks)]
@@ -176,7 +176,7 @@ class AutoFlush:
         logger.info("Auto-flushed %s.%s in %.0f ms", database, name, (time.perf_counter() - started) * 1000)
 
 
-def _database(request: Any, context: Any) -> str:
+def database_of(request: Any, context: Any) -> str:
     """The database a request names, as Milvus Lite's servicer reads it: the request's `db_name`, else the
     `dbname` metadata pymilvus sends, else the default."""
     name = getattr(request, "db_name", "")

@@ -58,6 +58,7 @@ def serve(data_dir: str, socket: str, auto_flush_seconds: float = 0.0) -> tuple[
 
     from mcp_server_milvus.engine.autoflush import AutoFlush
     from mcp_server_milvus.engine.host_lanes import Lanes
+    from mcp_server_milvus.engine.host_stats import KeptStats
 
     db = MilvusLite(data_dir)
     remove_stale_sockets(Path(socket))
@@ -66,6 +67,8 @@ def serve(data_dir: str, socket: str, auto_flush_seconds: float = 0.0) -> tuple[
     lanes.wrap(servicer)
     auto_flush = AutoFlush(db, auto_flush_seconds)
     auto_flush.wrap(servicer)
+    rpcs = [name for name in vars(milvus_pb2_grpc.MilvusServiceServicer) if not name.startswith("_")]
+    KeptStats(db).wrap(servicer, rpcs)  # last: a kept answer skips the lanes
     server = grpc.server(
         ThreadPoolExecutor(max_workers=GRPC_WORKERS),
         options=[("grpc.max_receive_message_length", MAX_MESSAGE), ("grpc.max_send_message_length", MAX_MESSAGE)],

@@ -77,10 +77,14 @@ async def test_zero_turns_it_off(db_path: str) -> None:
 
 
 async def test_it_stops_with_the_engine(db_path: str) -> None:
-    settings = Settings(uri=db_path, embedding_provider="none", lite_auto_flush_seconds=5)
+    settings = Settings(uri=db_path, embedding_provider="none", lite_auto_flush_seconds=30)
     async with Client(build_server(settings)) as client:
         await make_docs(client, n=40)
         info = await ok(client, "milvus_server_info")
+        assert info["lite_auto_flush_seconds"] == 30
+        async with Client(build_server(settings.model_copy(update={"lite_auto_flush_seconds": 1}))) as second:
+            await ok(second, "milvus_count", collection_name="docs")
+            assert (await ok(second, "milvus_server_info"))["lite_auto_flush_seconds"] == 30  # the starter's value
     assert engine_pids(db_path) == [info["engine_pid"]]
     deadline = time.monotonic() + 15
     while engine_pids(db_path) and time.monotonic() < deadline:
@@ -88,8 +92,8 @@ async def test_it_stops_with_the_engine(db_path: str) -> None:
     assert engine_pids(db_path) == [], "the engine did not stop (a thread left running?)"
     stopped = log(db_path)
     assert "Stopped; database closed" in stopped
-    assert "Auto-flushed" not in stopped  # its user left before the writes were quiet for 5 s: no flush after
-    await anyio.sleep(5.5)
+    assert "Auto-flushed" not in stopped  # its users left before the writes were quiet for 30 s
+    await anyio.sleep(1)
     assert log(db_path) == stopped  # (Lite flushes at close by itself: segments are no sign here)
     async with Client(build_server(settings)) as client:  # the rows were kept (Lite's WAL)
         await ok(client, "milvus_load_collection", collection_name="docs")

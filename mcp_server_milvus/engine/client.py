@@ -40,6 +40,8 @@ class LiteEngine:
         self.db_path = db_path
         self.auto_flush_seconds = auto_flush_seconds
         """Asked of an engine this handle starts; one already running keeps the value it was started with."""
+        self.auto_flush_running: float | None = None
+        """The value of the engine attached to (its starter's); None before `attach`."""
         self.run_dir = Path(os.path.abspath(db_path + ".engine"))
         self.owner = self.run_dir / "owners" / claim_name()
         self.pid: int | None = None
@@ -79,6 +81,7 @@ class LiteEngine:
                 state = self._state()
                 if state and pid_alive(state[0]) and socket_open(state[1]):
                     self.pid, self.socket, running = state
+                    self.auto_flush_running = running
                     logger.info("Attached to the Milvus Lite engine (pid %d, unix:%s)", self.pid, self.socket)
                     if running != self.auto_flush_seconds:
                         logger.warning(
@@ -164,6 +167,7 @@ class LiteEngine:
         line = _read_line(process, STARTUP_SECONDS)
         if line == "READY":
             self.pid, self.socket = process.pid, path
+            self.auto_flush_running = self.auto_flush_seconds
             self._process = process  # kept so that its exit status is collected: no zombie
             logger.info("Started the Milvus Lite engine for %s (pid %d, unix:%s)", self.db_path, self.pid, path)
             return "READY"

@@ -25,8 +25,6 @@ class RowCounts:
 
     def __init__(self, ttl: float) -> None:
         self.ttl = ttl
-        self.counted = 0
-        """How many times a count was asked of Milvus: the cost this cache exists to save."""
         self._entries: dict[Key, tuple[int, float]] = {}
         self._flights: dict[Key, anyio.Event] = {}
         self._epoch = 0
@@ -49,7 +47,6 @@ class RowCounts:
         flight = self._flights[key] = anyio.Event()
         epoch = self._epoch
         try:
-            self.counted += 1
             rows = await count()
             if self.ttl > 0 and epoch == self._epoch:
                 self._entries[key] = (rows, time.monotonic())

@@ -56,8 +56,6 @@ class AutoFlush:
         self.db = db
         self.quiet = quiet_seconds
         self.max_rows = max_rows
-        self.flushes = 0
-        """Flushes done: what the tests and the benchmark read."""
         self._pending: dict[Key, Pending] = {}
         self._locks: dict[Key, threading.Lock] = {}
         self._guard = threading.Lock()
@@ -172,7 +170,6 @@ class AutoFlush:
         except Exception as exc:  # dropped meanwhile, say: the next write notes it again
             logger.info("Auto-flush of %s.%s skipped: %s", database, name, exc)
             return
-        self.flushes += 1
         logger.info("Auto-flushed %s.%s in %.0f ms", database, name, (time.perf_counter() - started) * 1000)
 
 

@@ -37,8 +37,6 @@ class KeptStats:
 
     def __init__(self, db: Any) -> None:
         self.db = db
-        self.computed = 0
-        """Answers computed by Lite (not served from here): what the tests read."""
         self._answers: dict[Collection, dict[tuple[Any, ...], Any]] = {}
         self._generation: dict[Collection, int] = {}
         self._epoch = 0
@@ -73,7 +71,6 @@ class KeptStats:
             if answer is not None:
                 return answer
             answer = handler(request, context)
-            self.computed += 1
             if answer.status.code == 0:
                 with self._lock:
                     if before == (self._epoch, self._generation.get(collection, 0)):

@@ -29,7 +29,19 @@ os.environ.pop("MILVUS_URI", None)
 
 import anyio
 
-from benchmarks import cache, charts, coldstart, concurrency, context, embeddings, guards, ingest, overhead, stall
+from benchmarks import (
+    cache,
+    charts,
+    coldstart,
+    concurrency,
+    context,
+    embeddings,
+    flush,
+    guards,
+    ingest,
+    overhead,
+    stall,
+)
 from benchmarks.harness import Bench, create_collection
 from benchmarks.procs import lite_server, settle
 
@@ -44,6 +56,7 @@ FAMILIES: dict[str, ModuleType] = {
     "guards": guards,
     "embeddings": embeddings,
     "stall": stall,
+    "flush": flush,
 }
 """Every benchmark, in the order they run."""
 NEEDS_ENGINE = {"context", "overhead", "cache", "concurrency", "ingest", "guards", "embeddings"}
@@ -60,6 +73,7 @@ TITLES = {
     "guards": "Guards: the existence check and the 1 MB error path",
     "embeddings": "Embeddings: text in, against the model's own encode",
     "stall": "Stall: fast calls behind slow searches (stdio)",
+    "flush": "Flush: metadata calls over unflushed rows, and auto-flush on Milvus Lite (stdio)",
 }
 
 
@@ -125,7 +139,7 @@ async def run_all(args: argparse.Namespace, tmp: Path) -> tuple[dict[str, Any], 
         print(f"   {name}: {walls[name]} s", file=sys.stderr, flush=True)
 
     needs_engine = [n for n in args.only if n in NEEDS_ENGINE]
-    for name in (n for n in args.only if n not in NEEDS_ENGINE and n != "stall"):
+    for name in (n for n in args.only if n not in NEEDS_ENGINE and n not in ("stall", "flush")):
         await one(name, FAMILIES[name].run)
     if needs_engine:
         with lite_server(tmp / "engine-data") as (uri, pid):
@@ -138,6 +152,8 @@ async def run_all(args: argparse.Namespace, tmp: Path) -> tuple[dict[str, Any], 
                 await one(name, FAMILIES[name].run)
     if "stall" in args.only:
         await one("stall", stall.run)
+    if "flush" in args.only:
+        await one("flush", flush.run)
     return results, walls
 
 

@@ -39,6 +39,9 @@ SLOW_DB = "stall"
 SLOW_DIM = 64
 SLOW_LIMIT = 100
 TARGET_RATIO = 3.0
+KEEP_UNFLUSHED = ("--lite-auto-flush-seconds", "0")
+"""`slow` must stay unflushed: the engine would otherwise flush it 2 s after the last insert (see the flush
+benchmark for auto-flush itself)."""
 FAST: dict[str, dict[str, Any]] = {
     "milvus_list_collections": {},
     "milvus_describe_collection": {"collection_name": "tiny"},
@@ -178,7 +181,7 @@ async def run(b: Bench) -> dict[str, Any]:
     pid: int | None = None
     try:
         async with (
-            raw_stdio(b.tmp, "--uri", str(engine_db), log_name="stall-engine") as engine,
+            raw_stdio(b.tmp, "--uri", str(engine_db), *KEEP_UNFLUSHED, log_name="stall-engine") as engine,
             raw_stdio(b.tmp, "--uri", str(inproc_db), "--lite-in-process", log_name="stall-in-process") as inproc,
         ):
             await _prepare(engine, slow_rows, b.seed)

@@ -324,6 +324,14 @@ def serve(
             "checks batch by batch.",
         ),
     ] = 100_000,
+    lite_auto_flush_seconds: Annotated[
+        float,
+        typer.Option(
+            envvar=_env("LITE_AUTO_FLUSH_SECONDS"),
+            help="Milvus Lite engine: flush a collection once its writes have been quiet this many seconds "
+            "(searches over flushed rows are much faster); 0 turns it off.",
+        ),
+    ] = 2.0,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
     ] = False,
@@ -376,6 +384,7 @@ def serve(
         "import_dirs": tuple(import_dir or ()),
         "export_dirs": tuple(export_dir or ()),
         "import_validate_all_rows": import_validate_all_rows,
+        "lite_auto_flush_seconds": lite_auto_flush_seconds,
     }
     settings = _settings(values, uri, _milvus_token(token, token_file))
     from mcp_server_milvus.http_app import exposure_problem

@@ -132,6 +132,9 @@ class Settings(BaseModel):
     confirm_delete_over: int = Field(default=1000, ge=0)
     """A milvus_delete by filter matching more rows than this also asks the user (elicitation), where the
     client can ask."""
+    lite_auto_flush_seconds: float = Field(default=2.0, ge=0)
+    """Milvus Lite engine process: flush a collection after its writes have been quiet this long; 0: off.
+    Several servers sharing one engine get the value of the one that started it (see `engine.autoflush`)."""
 
     @field_validator("uri")
     @classmethod

@@ -32,7 +32,7 @@ import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 CLIENT_OPTIONS: dict[str, Any] = {
@@ -61,6 +61,9 @@ class Ledger:
 
     wrote: str | None = None
     """The first data-changing pymilvus method invoked, if any."""
+    changed: set[str | None] = field(default_factory=set)
+    """The collections whose rows the call's data-changing methods may have changed; None for a change
+    whose reach is not one collection's rows (a drop, a rename, a database change). See `row_counts`."""
 
 
 _ledger: ContextVar[Ledger | None] = ContextVar("milvus_call_ledger", default=None)
@@ -90,8 +93,20 @@ class Recorded:
         @functools.wraps(value)
         def noted(*args: Any, **kwargs: Any) -> Any:
             ledger = _ledger.get()
-            if ledger is not None and ledger.wrote is None:
-                ledger.wrote = name
+            if ledger is not None:
+                ledger.wrote = ledger.wrote or name
+                ledger.changed.add(_rows_of(name, args, kwargs))
             return value(*args, **kwargs)
 
         return noted
+
+
+_ROW_WRITES = frozenset({"insert", "upsert", "delete"})
+
+
+def _rows_of(method: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str | None:
+    """The collection whose rows `method` changes, or None when its reach is wider or unknown."""
+    if method not in _ROW_WRITES:
+        return None
+    name = args[0] if args else kwargs.get("collection_name")
+    return name if isinstance(name, str) else None

@@ -23,6 +23,7 @@ from mcp_server_milvus.embeddings.base import Provider
 from mcp_server_milvus.failures import Failure, Op, common, credentials_refusal, during, is_backend_error, op_of
 from mcp_server_milvus.gather import gather
 from mcp_server_milvus.limits import Gate
+from mcp_server_milvus.row_counts import RowCounts
 from mcp_server_milvus.schema_cache import CollectionInfo, SchemaCache, collection_info
 from mcp_server_milvus.sessions import Session, Sessions
 from mcp_server_milvus.visibility import Visibility
@@ -46,6 +47,8 @@ class Runtime:
         self.visibility = Visibility.of(settings)
         """The operator's allow-lists: checked here for every call, and by the listing tools."""
         self.cache = SchemaCache(settings.schema_cache_ttl)
+        self.counts = RowCounts(settings.schema_cache_ttl)
+        """Row counts for listings and describes, dropped by this server's writes (see `row_counts`)."""
         self.released: set[tuple[str, str]] = set()
         """(database, collection) pairs released through this server: never loaded on demand."""
         self.listed: dict[str, list[str]] = {}
@@ -106,20 +109,24 @@ class Runtime:
         """`body` on the session for `database`; once more on a rebuilt client when Milvus could not be
         reached and `body` had not yet started a request that changes data (see `reconnect`)."""
         ledger, session = reconnect.Ledger(), None
-        async with self.guard(database, action, ledger):
-            await self.check_database(database)
-            try:
+        try:
+            async with self.guard(database, action, ledger):
+                await self.check_database(database)
+                try:
+                    with reconnect.recording(ledger):
+                        async with self.sessions.lease(database) as session:
+                            return await body(session)
+                except Exception as exc:
+                    if ledger.wrote is not None or self.classify(exc) is not Failure.UNREACHABLE:
+                        raise
+                    logger.info("Could not reach Milvus to %s; trying once more on a new connection", action)
+                    await self.sessions.discard(database, session)
                 with reconnect.recording(ledger):
                     async with self.sessions.lease(database) as session:
                         return await body(session)
-            except Exception as exc:
-                if ledger.wrote is not None or self.classify(exc) is not Failure.UNREACHABLE:
-                    raise
-                logger.info("Could not reach Milvus to %s; trying once more on a new connection", action)
-                await self.sessions.discard(database, session)
-            with reconnect.recording(ledger):
-                async with self.sessions.lease(database) as session:
-                    return await body(session)
+        finally:
+            if ledger.changed:  # failed writes too: part of a batch may have been stored
+                self.counts.invalidate(self.sessions.endpoint, database, ledger.changed)
 
     async def _changed(
         self, session: Session, info: CollectionInfo, fresh: bool, exc: Exception, load: bool
@@ -193,6 +200,11 @@ class Runtime:
                 f"The primary key of '{info.name}' is now '{live.primary.name}' ({live.primary.type}); "
                 "give ids of that type."
             )
+
+    async def row_count(self, session: Session, collection: str) -> tuple[int, bool]:
+        """(rows, exact) of `collection` (its real name) for a listing or a describe: a kept count is
+        cheap but may miss another program's latest writes, and says so (exact is false)."""
+        return await self.counts.get(session.key(collection), lambda: session.row_count(collection, self.timeout))
 
     def forget(self, session: Session, collection: str) -> None:
         """Invalidate a collection after this server (or a stale-schema error) says it changed."""

@@ -62,7 +62,11 @@ class Sessions:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.endpoint = redact(settings.uri)
-        self.engine = LiteEngine(settings.uri) if settings.is_lite and not settings.lite_in_process else None
+        self.engine = (
+            LiteEngine(settings.uri, settings.lite_auto_flush_seconds)
+            if settings.is_lite and not settings.lite_in_process
+            else None
+        )
         """The Milvus Lite engine process, unless Lite runs in-process or Milvus is a server."""
         self.backend: Backend | None = None
         """Chosen from the version Milvus reports when the first client connects."""

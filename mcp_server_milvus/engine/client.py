@@ -36,8 +36,12 @@ RESTART_WINDOW_SECONDS = 300.0
 class LiteEngine:
     """One server's handle on the engine process for one Milvus Lite database."""
 
-    def __init__(self, db_path: str) -> None:
+    def __init__(self, db_path: str, auto_flush_seconds: float = 0.0) -> None:
         self.db_path = db_path
+        self.auto_flush_seconds = auto_flush_seconds
+        """Asked of an engine this handle starts; one already running keeps the value it was started with."""
+        self.auto_flush_running: float | None = None
+        """The value of the engine attached to (its starter's); None before `attach`."""
         self.run_dir = Path(os.path.abspath(db_path + ".engine"))
         self.owner = self.run_dir / "owners" / claim_name()
         self.pid: int | None = None
@@ -76,8 +80,16 @@ class LiteEngine:
                 self.owner.touch()
                 state = self._state()
                 if state and pid_alive(state[0]) and socket_open(state[1]):
-                    self.pid, self.socket = state
+                    self.pid, self.socket, running = state
+                    self.auto_flush_running = running
                     logger.info("Attached to the Milvus Lite engine (pid %d, unix:%s)", self.pid, self.socket)
+                    if running != self.auto_flush_seconds:
+                        logger.warning(
+                            "The Milvus Lite engine already running auto-flushes after %g s (0: off), not the "
+                            "%g s asked: the first server to start it decides, until it stops",
+                            running,
+                            self.auto_flush_seconds,
+                        )
                     return self.uri
                 outcome = self._spawn()
             if outcome != "LOCKED":
@@ -121,11 +133,11 @@ class LiteEngine:
         if self._process is not None:
             self._process.poll()
 
-    def _state(self) -> tuple[int, str] | None:
-        """(pid, socket path) from `state.json`, if it is there and readable."""
+    def _state(self) -> tuple[int, str, float] | None:
+        """(pid, socket path, auto-flush seconds) from `state.json`, if it is there and readable."""
         try:
             state = json.loads((self.run_dir / "state.json").read_text())
-            return int(state["pid"]), str(state["socket"])
+            return int(state["pid"]), str(state["socket"]), float(state.get("auto_flush_seconds", 0.0))
         except (OSError, ValueError, KeyError, TypeError):
             return None
 
@@ -144,6 +156,8 @@ class LiteEngine:
                     str(self.run_dir),
                     "--socket",
                     path,
+                    "--auto-flush-seconds",
+                    str(self.auto_flush_seconds),
                 ],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
@@ -153,6 +167,7 @@ class LiteEngine:
         line = _read_line(process, STARTUP_SECONDS)
         if line == "READY":
             self.pid, self.socket = process.pid, path
+            self.auto_flush_running = self.auto_flush_seconds
             self._process = process  # kept so that its exit status is collected: no zombie
             logger.info("Started the Milvus Lite engine for %s (pid %d, unix:%s)", self.db_path, self.pid, path)
             return "READY"

@@ -28,6 +28,7 @@ from mcp_server_milvus.engine.rundir import live_owners, remove_state, run_lock,
 from mcp_server_milvus.logs import drop_unimplemented
 
 if TYPE_CHECKING:
+    from mcp_server_milvus.engine.autoflush import AutoFlush
     from mcp_server_milvus.engine.host_lanes import Lanes
 
 SWITCH_INTERVAL = float(os.environ.get("MILVUS_MCP_ENGINE_SWITCH_INTERVAL", "0.0001"))
@@ -43,8 +44,8 @@ MAX_MESSAGE = 256 * 1024 * 1024
 """Milvus Lite's own limit (as Milvus standalone's) on a gRPC message either way."""
 
 
-def serve(data_dir: str, socket: str) -> tuple[Any, Any, Lanes]:
-    """Open the database and serve it on the unix socket `socket`: (grpc server, MilvusLite, lanes).
+def serve(data_dir: str, socket: str, auto_flush_seconds: float = 0.0) -> tuple[Any, Any, Lanes, AutoFlush]:
+    """Open the database and serve it on the unix socket `socket`: (grpc server, MilvusLite, lanes, auto-flush).
 
     Built like `milvus_lite.adapter.grpc.server.start_server_in_thread`, plus the lanes, and with room
     for the gRPC threads that wait on the heavy lane. The database is opened first: once it is ours, no
@@ -55,13 +56,19 @@ def serve(data_dir: str, socket: str) -> tuple[Any, Any, Lanes]:
     from milvus_lite.db import MilvusLite
     from pymilvus.grpc_gen import milvus_pb2_grpc
 
+    from mcp_server_milvus.engine.autoflush import AutoFlush
     from mcp_server_milvus.engine.host_lanes import Lanes
+    from mcp_server_milvus.engine.host_stats import KeptStats
 
     db = MilvusLite(data_dir)
     remove_stale_sockets(Path(socket))
     lanes = Lanes()
     servicer = MilvusServicer(db)
     lanes.wrap(servicer)
+    auto_flush = AutoFlush(db, auto_flush_seconds)
+    auto_flush.wrap(servicer)
+    rpcs = [name for name in vars(milvus_pb2_grpc.MilvusServiceServicer) if not name.startswith("_")]
+    KeptStats(db).wrap(servicer, rpcs)  # last: a kept answer skips the lanes
     server = grpc.server(
         ThreadPoolExecutor(max_workers=GRPC_WORKERS),
         options=[("grpc.max_receive_message_length", MAX_MESSAGE), ("grpc.max_send_message_length", MAX_MESSAGE)],
@@ -70,7 +77,8 @@ def serve(data_dir: str, socket: str) -> tuple[Any, Any, Lanes]:
     if not server.add_insecure_port(f"unix:{socket}"):
         raise RuntimeError(f"could not listen on {socket}")
     server.start()
-    return server, db, lanes
+    auto_flush.start()
+    return server, db, lanes, auto_flush
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -78,6 +86,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", required=True)
     parser.add_argument("--run-dir", required=True)
     parser.add_argument("--socket", required=True, help="the unix socket to listen on")
+    parser.add_argument(
+        "--auto-flush-seconds", type=float, default=0.0, help="flush a collection after this long without writes"
+    )
     args = parser.parse_args(argv)
     # Milvus Lite answers every RPC from threads of this one interpreter. A thread that wants the GIL
     # waits up to the switch interval (5 ms by default) for the one running to give it up, and a quick
@@ -98,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     from milvus_lite import DataDirLockedError
 
     try:
-        server, db, lanes = serve(args.data_dir, args.socket)
+        server, db, lanes, auto_flush = serve(args.data_dir, args.socket, args.auto_flush_seconds)
     except DataDirLockedError:
         print("LOCKED", flush=True)
         return 3
@@ -110,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, lambda *_: stop.set())
-    write_state(run_dir, args.socket)
+    write_state(run_dir, args.socket, args.auto_flush_seconds)
     log.info("Serving %s on unix:%s (pid %d)", args.data_dir, args.socket, os.getpid())
     print("READY", flush=True)
     sys.stdout.close()
@@ -128,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
                     break
             idle = 0
     remove_state(run_dir)
+    auto_flush.close()  # first: no flush starts once the engine is stopping
     # gRPC removes the socket file as it stops, before the database is closed (see remove_stale_sockets).
     server.stop(grace=2).wait()
     lanes.close()

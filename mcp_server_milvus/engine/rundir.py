@@ -65,9 +65,10 @@ def run_lock(run_dir: Path) -> Iterator[None]:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
-def write_state(run_dir: Path, socket: str) -> None:
+def write_state(run_dir: Path, socket: str, auto_flush_seconds: float) -> None:
+    """Tell attaching servers where the engine listens, and the settings it was started with."""
     tmp = run_dir / f"state.json.{os.getpid()}"
-    tmp.write_text(json.dumps({"pid": os.getpid(), "socket": socket}))
+    tmp.write_text(json.dumps({"pid": os.getpid(), "socket": socket, "auto_flush_seconds": auto_flush_seconds}))
     os.replace(tmp, run_dir / "state.json")
 
 

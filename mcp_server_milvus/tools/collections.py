@@ -29,9 +29,17 @@ MAX_SUMMARIES = 500
 """Collections whose row count and load state a listing looks up; the rest are listed by name."""
 
 
+ROW_COUNT_EXACT = Field(
+    None,
+    description="false: row_count was counted earlier and may miss another program's latest writes; "
+    "milvus_count is exact.",
+)
+
+
 class CollectionSummary(BaseModel):
     name: str
     row_count: int | None = None
+    row_count_exact: bool | None = ROW_COUNT_EXACT
     load_state: str | None = None
 
 
@@ -125,6 +133,7 @@ class CollectionDescription(BaseModel):
     num_partitions: int | None = Field(None, description="With a partition key: the partitions it spreads rows over.")
     load_state: str
     row_count: int
+    row_count_exact: bool | None = ROW_COUNT_EXACT
     enable_dynamic_field: bool
     consistency_level: str | None = None
     properties: dict[str, Any] | None = None
@@ -170,7 +179,7 @@ async def milvus_list_collections(ctx: Context, database: Database = None) -> Co
     budget = rt.settings.max_result_bytes
 
     async def op(session: Session) -> CollectionList:
-        counts: dict[str, int] = {}
+        counts: dict[str, tuple[int, bool]] = {}
         states: dict[str, str] = {}
         limiter = anyio.CapacityLimiter(8)
 
@@ -178,7 +187,7 @@ async def milvus_list_collections(ctx: Context, database: Database = None) -> Co
         async def summarize(name: str) -> None:
             async with limiter:
                 with suppress(Exception):
-                    counts[name] = await session.row_count(name, t)
+                    counts[name] = await rt.row_count(session, name)
 
         async def load_state(name: str) -> None:
             async with limiter:
@@ -215,7 +224,7 @@ async def milvus_list_collections(ctx: Context, database: Database = None) -> Co
         if failure is not None:
             raise failure
         rt.listed[session.database] = names
-        listed = [CollectionSummary(name=n, row_count=counts.get(n), load_state=states.get(n)) for n in names]
+        listed = [_summary(n, counts.get(n), states.get(n)) for n in names]
 
         def build(n: int) -> CollectionList:
             cut = n < len(listed)
@@ -232,6 +241,11 @@ async def milvus_list_collections(ctx: Context, database: Database = None) -> Co
     return await rt.run(database, "list collections", op)
 
 
+def _summary(name: str, count: tuple[int, bool] | None, state: str | None) -> CollectionSummary:
+    rows, exact = count if count is not None else (None, True)
+    return CollectionSummary(name=name, row_count=rows, row_count_exact=None if exact else False, load_state=state)
+
+
 @tool(title="Describe a collection", read_only=True)
 async def milvus_describe_collection(
     ctx: Context, collection_name: CollectionName, database: Database = None
@@ -244,11 +258,11 @@ async def milvus_describe_collection(
 
     async def op(session: Session) -> CollectionDescription:
         rt.forget(session, collection_name)  # describe always shows the live schema
-        (info, _), partitions, rows = await gather(  # the schema first: its error names the collection
+        (info, _), partitions = await gather(  # the schema first: its error names the collection
             lambda: rt.schema(session, collection_name),
             lambda: session.client.list_partitions(collection_name, timeout=t),
-            lambda: session.row_count(collection_name, t),
         )
+        rows, exact = await rt.row_count(session, info.name)
         indexes = [
             IndexOut(
                 index_name=i.index_name,
@@ -288,6 +302,7 @@ async def milvus_describe_collection(
                 num_partitions=key_partitions,
                 load_state=load_state,
                 row_count=rows,
+                row_count_exact=None if exact else False,
                 enable_dynamic_field=info.enable_dynamic_field,
                 consistency_level=info.consistency_level,
                 properties=clean(properties) or None,

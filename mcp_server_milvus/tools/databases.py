@@ -44,6 +44,9 @@ class ServerInfo(BaseModel):
         None, description="How Milvus Lite runs: its own shared engine process, or inside this server."
     )
     engine_pid: int | None = None
+    lite_auto_flush_seconds: float | None = Field(
+        None, description="The engine flushes a collection after its writes are quiet this long; 0: off."
+    )
     server_version: str
     capabilities: dict[str, bool] = Field(description="What this backend supports, from its version.")
     default_database: str
@@ -154,6 +157,7 @@ async def milvus_server_info(
             backend=session.backend.kind,
             lite_mode=None if not s.is_lite else "in-process" if s.lite_in_process else "engine-process",
             engine_pid=rt.sessions.engine.pid if rt.sessions.engine else None,
+            lite_auto_flush_seconds=rt.sessions.engine.auto_flush_running if rt.sessions.engine else None,
             server_version=version,
             capabilities=capabilities.as_dict(),
             default_database=s.database,

@@ -21,14 +21,15 @@ from mcp.server.mcpserver.exceptions import ToolError
 
 from mcp_server_milvus import errors
 from mcp_server_milvus.engine.address import SocketDirError, make_private, socket_open, socket_path
-from mcp_server_milvus.engine.rundir import claim_name, pid_alive, run_lock
+from mcp_server_milvus.engine.rundir import claim_name, pid_alive, run_lock, stopping_engine
 
 logger = logging.getLogger(__name__)
 
 STARTUP_SECONDS = 300.0
 """How long an engine may take to open its database: WAL replay after a crash can take minutes."""
 LOCKED_GRACE_SECONDS = 15.0
-"""A stopping engine still holds the data directory for a moment: retry a LOCKED start this long."""
+"""A stopping engine still holds the data directory for a moment: retry a LOCKED start this long while
+one is stopping. A database locked by anything else (a script, an in-process server) fails at once."""
 MAX_RESTARTS = 3
 RESTART_WINDOW_SECONDS = 300.0
 
@@ -94,7 +95,7 @@ class LiteEngine:
                 outcome = self._spawn()
             if outcome != "LOCKED":
                 return self.uri
-            if time.monotonic() > deadline:
+            if time.monotonic() > deadline or not stopping_engine(self.run_dir):
                 self.detach()
                 raise errors.lite_locked(self.db_path)
             time.sleep(0.5)

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mcp_server_milvus.engine.address import remove_stale_sockets
-from mcp_server_milvus.engine.rundir import live_owners, remove_state, run_lock, write_state
+from mcp_server_milvus.engine.rundir import live_owners, released, remove_state, run_lock, write_state
 from mcp_server_milvus.logs import drop_unimplemented
 
 if TYPE_CHECKING:
@@ -144,6 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     server.stop(grace=2).wait()
     lanes.close()
     db.close()
+    released(run_dir)
     log.info("Stopped; database closed")
     return 0
 

@@ -73,9 +73,31 @@ def write_state(run_dir: Path, socket: str, auto_flush_seconds: float) -> None:
 
 
 def remove_state(run_dir: Path) -> None:
+    """The engine is stopping: attaching servers start a new engine from now on. Until `released`, the
+    `stopping` file names this engine, so that a new engine finding the database locked waits for this
+    one to let go rather than report a lock held by some other program."""
+    (run_dir / "stopping").write_text(str(os.getpid()))
     state = run_dir / "state.json"
     try:
         if json.loads(state.read_text()).get("pid") == os.getpid():
             state.unlink()
     except (OSError, ValueError):
         pass
+
+
+def released(run_dir: Path) -> None:
+    """The engine has closed its database."""
+    marker = run_dir / "stopping"
+    try:
+        if marker.read_text().strip() == str(os.getpid()):
+            marker.unlink()
+    except OSError:
+        pass
+
+
+def stopping_engine(run_dir: Path) -> bool:
+    """Whether an engine of this run directory is still stopping (and so may still hold the database)."""
+    try:
+        return pid_alive(int((run_dir / "stopping").read_text().strip()))
+    except (OSError, ValueError):
+        return False

@@ -186,11 +186,14 @@ class RawStdio:
 
 
 @asynccontextmanager
-async def raw_stdio(tmp: Path, *args: str, log_name: str = "raw-stdio") -> AsyncIterator[RawStdio]:
-    """`python -m mcp_server_milvus ARGS` over stdio with `RawStdio`, initialized (2025-11-25 handshake);
-    stdin closed, then the child killed if it has not exited within 5 s, on the way out."""
+async def raw_stdio(
+    tmp: Path, *args: str, log_name: str = "raw-stdio", command: list[str] | None = None
+) -> AsyncIterator[RawStdio]:
+    """`python -m mcp_server_milvus ARGS` (or another stdio MCP server's `command` ARGS) over stdio with
+    `RawStdio`, initialized (2025-11-25 handshake); stdin closed, then the child killed if it has not
+    exited within 5 s, on the way out."""
     with (tmp / f"{log_name}.stderr").open("ab") as err:
-        process = await anyio.open_process([*SERVER, *args], stderr=err, env=child_env(tmp), cwd=tmp)
+        process = await anyio.open_process([*(command or SERVER), *args], stderr=err, env=child_env(tmp), cwd=tmp)
     try:
         async with anyio.create_task_group() as tg:
             client = RawStdio(process)

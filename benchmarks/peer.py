@@ -175,7 +175,7 @@ async def _stdio_part(b: Bench, peer_command: list[str]) -> dict[str, Any]:
             p50 = await _search_p50(searches, b.repeat)
             pids = {"direct": None, OURS: ours.process.pid, PEER: peer.process.pid}
             levels = {}
-            for fn in searches.values():
+            for name, fn in searches.items():
                 await settle([b.lite_pid])
                 levels[name] = await concurrency._measure(fn, b, pids[name])
     finally:

@@ -206,7 +206,7 @@ async def _drop_stall_db(b: Bench) -> None:
     try:
         for name in await client.list_collections():
             await client.drop_collection(name)
-        await client.using_database("default")
+        await client.use_database("default")
         await client.drop_database(DB)
     finally:
         await client.close()
@@ -321,7 +321,6 @@ def table(result: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
         [
             f"{LEVEL} concurrent searches, calls/s (direct {direct64:.0f})",
             *_pair(
-                result,
                 lambda s: (
                     f"{conc[s][LEVEL]['throughput_rps']:.0f} ({ratio(conc[s][LEVEL]['throughput_rps'], direct64):.2f}x)"
                 ),
@@ -338,11 +337,9 @@ def table(result: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
 
         rows.append([f"stall: {call} p50 with 3 slow searches", *_pair(cell)])
     rows.append(["stall: slow search p50 at N = 3", *_pair(lambda s: f"{st[s]['3']['slow_search']['p50_ms']:.0f} ms")])
-    for capability, (ours_tools, peer_tools, _) in CAPABILITIES.items():
-        rows.append([capability, _listed(cold[OURS]["tools"], ours_tools), _listed(cold[PEER]["tools"], peer_tools)])
-    for row in rows[-len(CAPABILITIES) :]:
-        row[2] = row[2] or CAPABILITIES[row[0]][2]
-        row[1] = row[1] or "no tool"
+    for capability, (ours_tools, peer_tools, missing) in CAPABILITIES.items():
+        ours, peer = _listed(cold[OURS]["tools"], ours_tools), _listed(cold[PEER]["tools"], peer_tools)
+        rows.append([capability, ours or "no tool", peer or missing])
     return head, rows
 
 

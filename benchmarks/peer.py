@@ -12,7 +12,7 @@ pymilvus 2.6.5 and fastmcp 2.14.1 as its uv.lock names them), started as its REA
   (id, title, year); the peer's `milvus_vector_search` is asked for the same three (its default is the id
   only). The peer sends its own search params (`nprobe` 10, the collection's consistency level).
 - **concurrency**: `concurrency._measure` (1, 4, 16 and 64 workers, closed loop) for the direct client and
-  both servers; the table shows 64.
+  both servers, level by level in rotating order; the table shows 64.
 - **stall**: `stall._measure` on a database `peer` holding an UNFLUSHED `slow` collection and a flushed
   10-row `tiny`, both servers started on that database (an agent works in one): the fast calls
   (list_collections, describe on `tiny`, count on `tiny`, a limit-3 search of `tiny`) while N = 0, 1, 3
@@ -174,10 +174,13 @@ async def _stdio_part(b: Bench, peer_command: list[str]) -> dict[str, Any]:
             }
             p50 = await _search_p50(searches, b.repeat)
             pids = {"direct": None, OURS: ours.process.pid, PEER: peer.process.pid}
-            levels = {}
-            for name, fn in searches.items():
-                await settle([b.lite_pid])
-                levels[name] = await concurrency._measure(fn, b, pids[name])
+            levels: dict[str, dict[str, Any]] = {name: {} for name in searches}
+            names = list(searches)
+            for r, level in enumerate(concurrency.LEVELS):  # level by level, in rotating order
+                for k in range(len(names)):
+                    name = names[(r + k) % len(names)]
+                    await settle([b.lite_pid])
+                    levels[name] |= await concurrency._measure(searches[name], b, pids[name], (level,))
     finally:
         await direct.close()
     return {"search": p50, "search_result_bytes": sizes, "concurrency": levels}

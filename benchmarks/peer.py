@@ -158,31 +158,36 @@ async def _search_p50(searches: dict[str, Search], repeat: int) -> dict[str, Any
 
 
 async def _stdio_part(b: Bench, peer_command: list[str]) -> dict[str, Any]:
+    """Search p50 and concurrency. The direct client is made just before each use: an `AsyncMilvusClient`
+    left idle while the servers start (or the engine settles) gets a GOAWAY ("too_many_pings") from Milvus
+    Lite's gRPC server, and pymilvus 3.0.2 then never answers its next call."""
     from pymilvus import AsyncMilvusClient
 
     queries = vectors(4096, b.dim, b.seed + 200)
-    direct = AsyncMilvusClient(uri=b.lite_uri)
-    try:
-        async with (
-            raw_stdio(b.tmp, "--uri", b.lite_uri, log_name="peer-ours") as ours,
-            raw_stdio(b.tmp, "--milvus-uri", b.lite_uri, log_name="peer-peer", command=peer_command) as peer,
-        ):
+    async with (
+        raw_stdio(b.tmp, "--uri", b.lite_uri, log_name="peer-ours") as ours,
+        raw_stdio(b.tmp, "--milvus-uri", b.lite_uri, log_name="peer-peer", command=peer_command) as peer,
+    ):
+        direct = AsyncMilvusClient(uri=b.lite_uri)
+        try:
             searches = _searches(ours, peer, direct, b, queries)
-            sizes = {
-                OURS: compact(await searches[OURS](0)),
-                PEER: compact(await searches[PEER](0)),
-            }
+            sizes = {OURS: compact(await searches[OURS](0)), PEER: compact(await searches[PEER](0))}
             p50 = await _search_p50(searches, b.repeat)
-            pids = {"direct": None, OURS: ours.process.pid, PEER: peer.process.pid}
-            levels: dict[str, dict[str, Any]] = {name: {} for name in searches}
-            names = list(searches)
-            for r, level in enumerate(concurrency.LEVELS):  # level by level, in rotating order
-                for k in range(len(names)):
-                    name = names[(r + k) % len(names)]
-                    await settle([b.lite_pid])
-                    levels[name] |= await concurrency._measure(searches[name], b, pids[name], (level,))
-    finally:
-        await direct.close()
+        finally:
+            await direct.close()
+        pids = {"direct": None, OURS: ours.process.pid, PEER: peer.process.pid}
+        levels: dict[str, dict[str, Any]] = {name: {} for name in searches}
+        names = list(searches)
+        for r, level in enumerate(concurrency.LEVELS):  # level by level, in rotating order
+            for k in range(len(names)):
+                name = names[(r + k) % len(names)]
+                await settle([b.lite_pid])
+                direct = AsyncMilvusClient(uri=b.lite_uri)
+                try:
+                    search = _searches(ours, peer, direct, b, queries)[name]
+                    levels[name] |= await concurrency._measure(search, b, pids[name], (level,))
+                finally:
+                    await direct.close()
     return {"search": p50, "search_result_bytes": sizes, "concurrency": levels}
 
 

@@ -158,9 +158,9 @@ async def _search_p50(searches: dict[str, Search], repeat: int) -> dict[str, Any
 
 
 async def _stdio_part(b: Bench, peer_command: list[str]) -> dict[str, Any]:
-    """Search p50 and concurrency. The direct client is made just before each use: an `AsyncMilvusClient`
-    left idle while the servers start (or the engine settles) gets a GOAWAY ("too_many_pings") from Milvus
-    Lite's gRPC server, and pymilvus 3.0.2 then never answers its next call."""
+    """Search p50 and concurrency. Each direct client is `dedicated` and made just before its use: pymilvus
+    3.0.2 shares one connection per address between clients, health-checks it after 30 s idle, and when
+    Milvus Lite's gRPC server has meanwhile sent a GOAWAY ("too_many_pings"), that check never returns."""
     from pymilvus import AsyncMilvusClient
 
     queries = vectors(4096, b.dim, b.seed + 200)
@@ -168,7 +168,7 @@ async def _stdio_part(b: Bench, peer_command: list[str]) -> dict[str, Any]:
         raw_stdio(b.tmp, "--uri", b.lite_uri, log_name="peer-ours") as ours,
         raw_stdio(b.tmp, "--milvus-uri", b.lite_uri, log_name="peer-peer", command=peer_command) as peer,
     ):
-        direct = AsyncMilvusClient(uri=b.lite_uri)
+        direct = AsyncMilvusClient(uri=b.lite_uri, dedicated=True)
         try:
             searches = _searches(ours, peer, direct, b, queries)
             sizes = {OURS: compact(await searches[OURS](0)), PEER: compact(await searches[PEER](0))}
@@ -182,7 +182,7 @@ async def _stdio_part(b: Bench, peer_command: list[str]) -> dict[str, Any]:
             for k in range(len(names)):
                 name = names[(r + k) % len(names)]
                 await settle([b.lite_pid])
-                direct = AsyncMilvusClient(uri=b.lite_uri)
+                direct = AsyncMilvusClient(uri=b.lite_uri, dedicated=True)
                 try:
                     search = _searches(ours, peer, direct, b, queries)[name]
                     levels[name] |= await concurrency._measure(search, b, pids[name], (level,))
@@ -197,7 +197,7 @@ async def _stdio_part(b: Bench, peer_command: list[str]) -> dict[str, Any]:
 async def _prepare_stall_db(b: Bench, slow_rows: int) -> None:
     from pymilvus import AsyncMilvusClient
 
-    client = AsyncMilvusClient(uri=b.lite_uri)
+    client = AsyncMilvusClient(uri=b.lite_uri, dedicated=True)
     try:
         if DB not in await client.list_databases():
             await client.create_database(DB)
@@ -210,7 +210,7 @@ async def _prepare_stall_db(b: Bench, slow_rows: int) -> None:
 async def _drop_stall_db(b: Bench) -> None:
     from pymilvus import AsyncMilvusClient
 
-    client = AsyncMilvusClient(uri=b.lite_uri, db_name=DB)
+    client = AsyncMilvusClient(uri=b.lite_uri, db_name=DB, dedicated=True)
     try:
         for name in await client.list_collections():
             await client.drop_collection(name)

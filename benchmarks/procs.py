@@ -74,9 +74,16 @@ def stop_process(proc: subprocess.Popen[Any], grace: float = 5.0) -> None:
         proc.wait(timeout=10)
 
 
+ROOT = Path(__file__).resolve().parent.parent
+"""The checkout the benchmarks run from: its `mcp_server_milvus` is the one measured."""
+
+
 def child_env(tmp: Path) -> dict[str, str]:
-    """This environment without any server setting; the default database lives under `tmp`."""
+    """This environment without any server setting; the default database lives under `tmp`. PYTHONPATH
+    puts this checkout first: a child started in `tmp` would otherwise import whichever checkout the venv's
+    editable install points at."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MILVUS_", "MCP_"))}
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
     env["XDG_DATA_HOME"] = str(tmp / "xdg")
     env["PYTHONUNBUFFERED"] = "1"
     return env

@@ -12,6 +12,8 @@ COLORS = {
     "tool-layer": "#dd8452",
     "stdio": "#c44e52",
     "http": "#8172b2",
+    "this server": "#c44e52",
+    "zilliztech 7d5187b": "#937860",
 }
 
 
@@ -121,6 +123,50 @@ def ingest(r: dict[str, Any], ax: Any) -> None:
     ax.set_title(f"Ingest ({r['config']['rows']} rows x dim {r['config']['dim']})")
 
 
+def peer(r: dict[str, Any], axes: Any) -> None:
+    """This server and zilliztech's side by side: latencies (log scale), throughput by concurrency, cold start
+    and tools/list size. A call the peer has no tool for is drawn as no bar and labelled n/a."""
+    left, middle, right = axes
+    servers = list(r["coldstart"])
+    stall = r["stall"]
+    calls = list(stall[servers[0]]["3"]["fast"])
+    short = {"list_collections": "list", "describe_collection": "describe", "search": "search tiny"}
+    groups = ["search 10k\nidle", *[f"{short.get(c, c)}\n3 slow" for c in calls]]
+    series = {}
+    for s in servers:
+        fast = stall[s]["3"]["fast"]
+        series[s] = [r["search"][s]["p50_ms"], *[fast[c]["p50_ms"] if c in fast else 0.0 for c in calls]]
+    _bars(left, groups, series)
+    for k, s in enumerate(servers):
+        for i, value in enumerate(series[s]):
+            if not value:
+                x = i + (k - (len(servers) - 1) / 2) * 0.4
+                left.text(x, 0.02, "n/a", ha="center", fontsize=8, transform=left.get_xaxis_transform())
+    left.set_yscale("log")
+    left.set_ylabel("p50 ms over stdio (log)")
+    left.tick_params(axis="x", labelsize=8)
+    left.legend(fontsize=8, loc="upper left")
+    left.set_title("Latency (the stall test: while 3 slow searches run)")
+    for name, by_level in r["concurrency"].items():
+        levels = [int(x) for x in by_level]
+        values = [by_level[str(x)]["throughput_rps"] for x in levels]
+        middle.plot(levels, values, "o-", label=name, color=COLORS.get(name))
+    middle.set_xscale("log", base=2)
+    middle.set_xticks([1, 4, 16, 64], ["1", "4", "16", "64"])
+    middle.set_xlabel("concurrent searches")
+    middle.set_ylabel("calls/s")
+    middle.grid(alpha=0.3)
+    middle.legend(fontsize=8)
+    middle.set_title("Search throughput")
+    cold = r["coldstart"]
+    _bars(
+        right,
+        ["spawn → tools/list (s)", "tools/list (k tokens ≈ bytes/4000)"],
+        {s: [cold[s]["median_s"], cold[s]["tools_list_bytes"] / 4000] for s in servers},
+    )
+    right.set_title("Cold start and tool-list size")
+
+
 LAYOUT: dict[str, tuple[int, tuple[float, float], Callable[[dict[str, Any], Any], None]]] = {
     "overhead": (1, (7, 4), overhead),
     "concurrency": (2, (11, 4), concurrency),
@@ -129,6 +175,7 @@ LAYOUT: dict[str, tuple[int, tuple[float, float], Callable[[dict[str, Any], Any]
     "context": (1, (8, 5), context),
     "cache": (1, (7, 4), cache),
     "ingest": (1, (7, 4), ingest),
+    "peer": (3, (16, 4.8), peer),
 }
 
 

@@ -40,8 +40,8 @@ MESSAGES = [
 PAYLOAD = "".join(json.dumps(m) + "\n" for m in MESSAGES).encode()
 
 
-def _read_until_tools(proc: subprocess.Popen[bytes], deadline: float) -> int:
-    """Read stdout lines until the tools/list response; the number of tools it lists."""
+def _read_until_tools(proc: subprocess.Popen[bytes], deadline: float) -> dict[str, Any]:
+    """Read stdout lines until the tools/list response; its result."""
     assert proc.stdout is not None
     with selectors.DefaultSelector() as sel:
         sel.register(proc.stdout, selectors.EVENT_READ)
@@ -54,13 +54,20 @@ def _read_until_tools(proc: subprocess.Popen[bytes], deadline: float) -> int:
                 raise BenchError(f"the server closed stdout (exit code {proc.poll()})")
             message = json.loads(line)
             if message.get("id") == 2:
-                return len(message["result"]["tools"])
+                return message["result"]  # type: ignore[no-any-return]
 
 
 def spawn_to_tools(tmp: Path, *python_flags: str) -> tuple[float, int, str]:
     """Seconds from spawn to the tools/list answer, the tool count, and the child's stderr."""
-    err_path = tmp / "coldstart.stderr"
     command = [sys.executable, *python_flags, "-m", "mcp_server_milvus", "--uri", str(tmp / "cold.db")]
+    elapsed, listing, stderr = spawn_command(command, tmp)
+    return elapsed, len(listing["tools"]), stderr
+
+
+def spawn_command(command: list[str], tmp: Path) -> tuple[float, dict[str, Any], str]:
+    """Seconds from spawning any stdio MCP server `command` to its tools/list answer, that answer's result,
+    and the child's stderr."""
+    err_path = tmp / "coldstart.stderr"
     with err_path.open("wb") as err:
         started = time.perf_counter()
         proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err, env=child_env(tmp))
@@ -68,13 +75,13 @@ def spawn_to_tools(tmp: Path, *python_flags: str) -> tuple[float, int, str]:
         assert proc.stdin is not None
         proc.stdin.write(PAYLOAD)
         proc.stdin.flush()
-        tools = _read_until_tools(proc, time.monotonic() + READ_TIMEOUT)
+        listing = _read_until_tools(proc, time.monotonic() + READ_TIMEOUT)
         elapsed = time.perf_counter() - started
         proc.stdin.close()
         proc.wait(timeout=15)
     finally:
         stop_process(proc)
-    return elapsed, tools, err_path.read_text(errors="replace")
+    return elapsed, listing, err_path.read_text(errors="replace")
 
 
 def importtime_top(stderr: str, n: int = 10) -> dict[str, list[dict[str, Any]]]:

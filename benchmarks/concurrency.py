@@ -44,14 +44,16 @@ async def closed_loop(search: Search, concurrency: int, total: int) -> tuple[lis
     return latencies, anyio.current_time() - started
 
 
-async def _measure(search: Search, b: Bench, server_pid: int | None) -> dict[str, dict[str, Any]]:
+async def _measure(
+    search: Search, b: Bench, server_pid: int | None, levels: tuple[int, ...] = LEVELS
+) -> dict[str, dict[str, Any]]:
     minimum = b.pick(64, 16)
     await closed_loop(search, 4, 12)  # warm-up: connections, schema cache, first index touches
     pids = {"client": os.getpid(), "engine": b.lite_pid}
     if server_pid is not None:
         pids["server"] = server_pid
     out: dict[str, dict[str, Any]] = {}
-    for level in LEVELS:
+    for level in levels:
         total = max(minimum, (4 if not b.quick else 2) * level)
         before = {name: cpu_seconds(pid) for name, pid in pids.items()}
         latencies, wall = await closed_loop(search, level, total)

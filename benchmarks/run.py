@@ -218,10 +218,11 @@ def main(argv: list[str] | None = None) -> int:
         "loadavg_before": [round(x, 2) for x in load_before],
         "loadavg_after": [round(x, 2) for x in os.getloadavg()],
     }
-    print(render(results, markdown=False))
-    print(f"\nwall time {total} s ({', '.join(f'{k} {v} s' for k, v in walls.items())})")
+    # The numbers first: a table that fails to render must not lose the run.
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"meta": meta, "results": results}, indent=2) + "\n")
+    print(render(results, markdown=False))
+    print(f"\nwall time {total} s ({', '.join(f'{k} {v} s' for k, v in walls.items())})")
     header = f"Run {when} on {meta['machine']['nproc']} cores, Python {meta['machine']['python']}; "
     header += f"args {' '.join(sys.argv[1:]) or '(defaults)'}; wall {total} s\n\n"
     args.out.with_suffix(".md").write_text(header + render(results, markdown=True) + "\n")

@@ -121,6 +121,32 @@ def ingest(r: dict[str, Any], ax: Any) -> None:
     ax.set_title(f"Ingest ({r['config']['rows']} rows x dim {r['config']['dim']})")
 
 
+def scale(r: dict[str, Any], axes: Any) -> None:
+    left, right = axes
+    sizes = [int(n) for n in r["sizes"]]
+    by_size = list(r["sizes"].values())
+    for kind, color in (("search", COLORS["direct"]), ("filtered search", COLORS["stdio"])):
+        p50 = [s["search"][kind]["p50_ms"] for s in by_size]
+        p95 = [s["search"][kind]["p95_ms"] for s in by_size]
+        left.plot(sizes, p50, "o-", color=color, label=f"{kind} p50")
+        left.plot(sizes, p95, "o--", color=color, alpha=0.5, label=f"{kind} p95")
+    left.set_ylabel("milvus_search latency ms (10 hits, stdio)")
+    left.set_title(f"Search vs collection size ({r['config']['filter']!r} filtered)", fontsize=10)
+    for name, key, style in (("server", "rss_mib", "o-"), ("engine", "rss_mib", "o-"), ("engine", "peak_mib", "o--")):
+        values = [s["memory_mib"]["searched"][name][key] for s in by_size]
+        label = f"{name} {'RSS' if key == 'rss_mib' else 'peak RSS'}"
+        right.plot(sizes, values, style, label=label, color=COLORS["in-memory" if name == "server" else "http"])
+    right.set_ylabel("resident memory MiB")
+    right.set_title("Memory of the server and the Lite engine", fontsize=10)
+    for ax in axes:
+        ax.set_xscale("log")
+        ax.set_xticks(sizes, [f"{n:,}" for n in sizes])
+        ax.minorticks_off()
+        ax.set_xlabel(f"rows of {r['config']['dim']}-dim vectors (Milvus Lite)")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+
+
 LAYOUT: dict[str, tuple[int, tuple[float, float], Callable[[dict[str, Any], Any], None]]] = {
     "overhead": (1, (7, 4), overhead),
     "concurrency": (2, (11, 4), concurrency),
@@ -129,6 +155,7 @@ LAYOUT: dict[str, tuple[int, tuple[float, float], Callable[[dict[str, Any], Any]
     "context": (1, (8, 5), context),
     "cache": (1, (7, 4), cache),
     "ingest": (1, (7, 4), ingest),
+    "scale": (2, (11, 4), scale),
 }
 
 

@@ -29,7 +29,19 @@ os.environ.pop("MILVUS_URI", None)
 
 import anyio
 
-from benchmarks import cache, charts, coldstart, concurrency, context, embeddings, guards, ingest, overhead, stall
+from benchmarks import (
+    cache,
+    charts,
+    coldstart,
+    concurrency,
+    context,
+    embeddings,
+    guards,
+    ingest,
+    overhead,
+    scale,
+    stall,
+)
 from benchmarks.harness import Bench, create_collection
 from benchmarks.procs import lite_server, settle
 
@@ -44,6 +56,7 @@ FAMILIES: dict[str, ModuleType] = {
     "guards": guards,
     "embeddings": embeddings,
     "stall": stall,
+    "scale": scale,
 }
 """Every benchmark, in the order they run."""
 NEEDS_ENGINE = {"context", "overhead", "cache", "concurrency", "ingest", "guards", "embeddings"}
@@ -60,6 +73,7 @@ TITLES = {
     "guards": "Guards: the existence check and the 1 MB error path",
     "embeddings": "Embeddings: text in, against the model's own encode",
     "stall": "Stall: fast calls behind slow searches (stdio)",
+    "scale": "Scale and memory: Milvus Lite engine process (stdio)",
 }
 
 
@@ -76,6 +90,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         metavar="NAME",
         help=f"run only these (repeat or comma-separate): {', '.join(FAMILIES)}",
     )
+    parser.add_argument(
+        "--scale-sizes",
+        default=None,
+        metavar="N,N,...",
+        help="collection sizes of the scale benchmark (default 10000,100000; --quick 10000); 1000000 takes long",
+    )
     parser.add_argument("--out", type=Path, default=HERE / "results" / "latest.json", help="the JSON result file")
     parser.add_argument("--charts", type=Path, default=HERE / "charts", help="directory for the PNG charts")
     parser.add_argument("--no-charts", action="store_true", help="do not draw charts")
@@ -87,6 +107,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.only = only or list(FAMILIES)
     if args.repeat is None:
         args.repeat = 30 if args.quick else 200
+    try:
+        sizes = [int(n) for n in (args.scale_sizes or "").split(",") if n.strip()]
+    except ValueError:
+        parser.error("--scale-sizes takes row counts separated by commas, e.g. 10000,100000,1000000")
+    args.scale_sizes = tuple(sizes) if sizes else scale.DEFAULT_SIZES[: 1 if args.quick else None]
+    if min(args.scale_sizes) < 1000:
+        parser.error("--scale-sizes must each be >= 1000")
     if args.rows < 100 or args.dim < 2 or args.repeat < 2:
         parser.error("--rows must be >= 100, --dim >= 2, --repeat >= 2")
     return args
@@ -107,8 +134,14 @@ def machine() -> dict[str, Any]:
     }
 
 
+def extra_timeout(name: str, b: Bench) -> float:
+    """Seconds a benchmark may take beyond FAMILY_TIMEOUT, if it says so (scale: by its rows)."""
+    extra = getattr(FAMILIES[name], "extra_timeout", None)
+    return float(extra(b)) if extra else 0.0
+
+
 async def run_all(args: argparse.Namespace, tmp: Path) -> tuple[dict[str, Any], dict[str, float]]:
-    b = Bench(tmp=tmp, rows=args.rows, dim=args.dim, repeat=args.repeat, quick=args.quick)
+    b = Bench(tmp=tmp, rows=args.rows, dim=args.dim, repeat=args.repeat, quick=args.quick, scale_sizes=args.scale_sizes)
     results: dict[str, Any] = {}
     walls: dict[str, float] = {}
 
@@ -116,7 +149,7 @@ async def run_all(args: argparse.Namespace, tmp: Path) -> tuple[dict[str, Any], 
         print(f"== {name} ...", file=sys.stderr, flush=True)
         started = time.perf_counter()
         try:
-            with anyio.fail_after(FAMILY_TIMEOUT):
+            with anyio.fail_after(FAMILY_TIMEOUT + extra_timeout(name, b)):
                 results[name] = await fn(b)
         except Exception as exc:
             traceback.print_exc()
@@ -125,7 +158,7 @@ async def run_all(args: argparse.Namespace, tmp: Path) -> tuple[dict[str, Any], 
         print(f"   {name}: {walls[name]} s", file=sys.stderr, flush=True)
 
     needs_engine = [n for n in args.only if n in NEEDS_ENGINE]
-    for name in (n for n in args.only if n not in NEEDS_ENGINE and n != "stall"):
+    for name in (n for n in args.only if n not in NEEDS_ENGINE and n not in ("stall", "scale")):
         await one(name, FAMILIES[name].run)
     if needs_engine:
         with lite_server(tmp / "engine-data") as (uri, pid):
@@ -136,8 +169,8 @@ async def run_all(args: argparse.Namespace, tmp: Path) -> tuple[dict[str, Any], 
             for name in needs_engine:
                 walls[f"settle before {name}"] = await settle([pid])
                 await one(name, FAMILIES[name].run)
-    if "stall" in args.only:
-        await one("stall", stall.run)
+    for name in (n for n in ("stall", "scale") if n in args.only):
+        await one(name, FAMILIES[name].run)
     return results, walls
 
 

@@ -132,16 +132,22 @@ def scale(r: dict[str, Any], axes: Any) -> None:
         left.plot(sizes, p95, "o--", color=color, alpha=0.5, label=f"{kind} p95")
     left.set_ylabel("milvus_search latency ms (10 hits, stdio)")
     left.set_title(f"Search vs collection size ({r['config']['filter']!r} filtered)", fontsize=10)
-    for name, key, style in (("server", "rss_mib", "o-"), ("engine", "rss_mib", "o-"), ("engine", "peak_mib", "o--")):
+    for name, key, style, alpha in (
+        ("server", "rss_mib", "o-", 1.0),
+        ("engine", "rss_mib", "o-", 1.0),
+        ("engine", "peak_mib", "o--", 0.5),
+    ):
         values = [s["memory_mib"]["searched"][name][key] for s in by_size]
         label = f"{name} {'RSS' if key == 'rss_mib' else 'peak RSS'}"
-        right.plot(sizes, values, style, label=label, color=COLORS["in-memory" if name == "server" else "http"])
+        color = COLORS["in-memory" if name == "server" else "http"]
+        right.plot(sizes, values, style, label=label, color=color, alpha=alpha)
     right.set_ylabel("resident memory MiB")
     right.set_title("Memory of the server and the Lite engine", fontsize=10)
     for ax in axes:
         ax.set_xscale("log")
         ax.set_xticks(sizes, [f"{n:,}" for n in sizes])
         ax.minorticks_off()
+        ax.set_ylim(bottom=0)
         ax.set_xlabel(f"rows of {r['config']['dim']}-dim vectors (Milvus Lite)")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)

@@ -23,6 +23,7 @@ disk. Each step is timed, and the whole size too (start of the server to the las
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -124,7 +125,13 @@ async def one_size(b: Bench, rows: int) -> dict[str, Any]:
                 raise BenchError(f"the server on {db} reports no engine process (lite_mode {info.get('lite_mode')})")
 
             def snapshot(step: str) -> None:
+                """Memory after a step, and a progress line (a 1M run takes long)."""
                 mem[step] = {"server": memory(server_pid), "engine": memory(engine_pid)}  # type: ignore[arg-type]
+                spent = anyio.current_time() - started
+                engine = mem[step]["engine"]["rss_mib"]
+                print(
+                    f"   scale {rows:,}: {step} at {spent:.0f} s, engine RSS {engine} MiB", file=sys.stderr, flush=True
+                )
 
             snapshot("started")
             schema = {**SCHEMA, "fields": [dict(f) for f in SCHEMA["fields"]]}  # type: ignore[union-attr]

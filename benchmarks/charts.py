@@ -130,7 +130,8 @@ def scale(r: dict[str, Any], axes: Any) -> None:
         p95 = [s["search"][kind]["p95_ms"] for s in by_size]
         left.plot(sizes, p50, "o-", color=color, label=f"{kind} p50")
         left.plot(sizes, p95, "o--", color=color, alpha=0.5, label=f"{kind} p95")
-    left.set_ylabel("milvus_search latency ms (10 hits, stdio)")
+    left.set_yscale("log")
+    left.set_ylabel("milvus_search latency ms (10 hits, stdio; log)")
     left.set_title(f"Search vs collection size ({r['config']['filter']!r} filtered)", fontsize=10)
     for name, key, style, alpha in (
         ("server", "rss_mib", "o-", 1.0),
@@ -147,10 +148,10 @@ def scale(r: dict[str, Any], axes: Any) -> None:
         ax.set_xscale("log")
         ax.set_xticks(sizes, [f"{n:,}" for n in sizes])
         ax.minorticks_off()
-        ax.set_ylim(bottom=0)
         ax.set_xlabel(f"rows of {r['config']['dim']}-dim vectors (Milvus Lite)")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
+    right.set_ylim(bottom=0)
 
 
 LAYOUT: dict[str, tuple[int, tuple[float, float], Callable[[dict[str, Any], Any], None]]] = {

@@ -130,7 +130,12 @@ def scale(r: dict[str, Any], axes: Any) -> None:
         p95 = [s["search"][kind]["p95_ms"] for s in by_size]
         left.plot(sizes, p50, "o-", color=color, label=f"{kind} p50")
         left.plot(sizes, p95, "o--", color=color, alpha=0.5, label=f"{kind} p95")
+    from matplotlib.ticker import LogLocator, NullLocator, ScalarFormatter
+
     left.set_yscale("log")
+    left.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+    left.yaxis.set_major_formatter(ScalarFormatter())
+    left.yaxis.set_minor_locator(NullLocator())
     left.set_ylabel("milvus_search latency ms (10 hits, stdio; log)")
     left.set_title(f"Search vs collection size ({r['config']['filter']!r} filtered)", fontsize=10)
     for name, key, style, alpha in (
@@ -147,7 +152,7 @@ def scale(r: dict[str, Any], axes: Any) -> None:
     for ax in axes:
         ax.set_xscale("log")
         ax.set_xticks(sizes, [f"{n:,}" for n in sizes])
-        ax.minorticks_off()
+        ax.xaxis.set_minor_locator(NullLocator())
         ax.set_xlabel(f"rows of {r['config']['dim']}-dim vectors (Milvus Lite)")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)

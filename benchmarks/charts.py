@@ -136,6 +136,8 @@ def scale(r: dict[str, Any], axes: Any) -> None:
     left.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
     left.yaxis.set_major_formatter(ScalarFormatter())
     left.yaxis.set_minor_locator(NullLocator())
+    early = [s["search_right_after_flush"]["p50_ms"] for s in by_size]
+    left.plot(sizes, early, "s:", color=COLORS["tool-layer"], label="search p50 right after the flush")
     left.set_ylabel("milvus_search latency ms (10 hits, stdio; log)")
     left.set_title(f"Search vs collection size ({r['config']['filter']!r} filtered)", fontsize=10)
     for name, key, style, alpha in (

@@ -175,8 +175,10 @@ async def one_size(b: Bench, rows: int) -> dict[str, Any]:
             phase = anyio.current_time()
             index = await _until_indexed(client)
             steps["index wait"] = anyio.current_time() - phase
+            phase = anyio.current_time()
             early = await _right_after_flush(client, b)
-            steps["busy after flush"] = await settle([engine_pid], timeout=max(60.0, rows * SETTLE_PER_ROW))
+            await settle([engine_pid], timeout=max(60.0, rows * SETTLE_PER_ROW))
+            steps["busy after flush"] = anyio.current_time() - phase
             count = (await client.call("milvus_count", {"collection_name": COLLECTION})).get("count")
             if count != rows:
                 raise BenchError(f"{rows} rows inserted but milvus_count says {count}")

@@ -167,6 +167,46 @@ def peer(r: dict[str, Any], axes: Any) -> None:
     right.set_title("Cold start and tool-list size")
 
 
+def scale(r: dict[str, Any], axes: Any) -> None:
+    left, right = axes
+    sizes = [int(n) for n in r["sizes"]]
+    by_size = list(r["sizes"].values())
+    for kind, color in (("search", COLORS["direct"]), ("filtered search", COLORS["stdio"])):
+        p50 = [s["search"][kind]["p50_ms"] for s in by_size]
+        p95 = [s["search"][kind]["p95_ms"] for s in by_size]
+        left.plot(sizes, p50, "o-", color=color, label=f"{kind} p50")
+        left.plot(sizes, p95, "o--", color=color, alpha=0.5, label=f"{kind} p95")
+    from matplotlib.ticker import LogLocator, NullLocator, ScalarFormatter
+
+    left.set_yscale("log")
+    left.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+    left.yaxis.set_major_formatter(ScalarFormatter())
+    left.yaxis.set_minor_locator(NullLocator())
+    early = [s["search_right_after_flush"]["p50_ms"] for s in by_size]
+    left.plot(sizes, early, "s:", color=COLORS["tool-layer"], label="search p50 right after the flush")
+    left.set_ylabel("milvus_search latency ms (10 hits, stdio; log)")
+    left.set_title(f"Search vs collection size ({r['config']['filter']!r} filtered)", fontsize=10)
+    for name, key, style, alpha in (
+        ("server", "rss_mib", "o-", 1.0),
+        ("engine", "rss_mib", "o-", 1.0),
+        ("engine", "peak_mib", "o--", 0.5),
+    ):
+        values = [s["memory_mib"]["searched"][name][key] for s in by_size]
+        label = f"{name} {'RSS' if key == 'rss_mib' else 'peak RSS'}"
+        color = COLORS["in-memory" if name == "server" else "http"]
+        right.plot(sizes, values, style, label=label, color=color, alpha=alpha)
+    right.set_ylabel("resident memory MiB")
+    right.set_title("Memory of the server and the Lite engine", fontsize=10)
+    for ax in axes:
+        ax.set_xscale("log")
+        ax.set_xticks(sizes, [f"{n:,}" for n in sizes])
+        ax.xaxis.set_minor_locator(NullLocator())
+        ax.set_xlabel(f"rows of {r['config']['dim']}-dim vectors (Milvus Lite)")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    right.set_ylim(bottom=0)
+
+
 LAYOUT: dict[str, tuple[int, tuple[float, float], Callable[[dict[str, Any], Any], None]]] = {
     "overhead": (1, (7, 4), overhead),
     "concurrency": (2, (11, 4), concurrency),
@@ -176,6 +216,7 @@ LAYOUT: dict[str, tuple[int, tuple[float, float], Callable[[dict[str, Any], Any]
     "cache": (1, (7, 4), cache),
     "ingest": (1, (7, 4), ingest),
     "peer": (3, (16, 4.8), peer),
+    "scale": (2, (11, 4), scale),
 }
 
 

@@ -84,6 +84,8 @@ class Bench:
     collection: str = "bench"
     """A flushed, indexed, loaded collection of `rows` x `dim` on `lite_uri`."""
     seed: int = 7
+    scale_sizes: tuple[int, ...] = ()
+    """Collection sizes of the scale benchmark (`--scale-sizes`; run.py fills in the default)."""
 
     def pick(self, default: int, quick: int) -> int:
         return quick if self.quick else default

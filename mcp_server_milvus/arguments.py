@@ -42,36 +42,23 @@ DatabaseRef = _name("database")
 NewDatabase = _new_name("database")
 
 CollectionName = CollectionRef
-Database = Annotated[
-    DatabaseRef | None,
-    Field(description="Defaults to the server's --db."),
-]
-Filter = Annotated[
-    str | None,
-    Field(description="Boolean filter expression, e.g. 'age > 20 and city == \"Paris\"'."),
-]
-OutputFields = Annotated[
-    list[FieldRef] | None,
-    Field(description="Fields to return; default: every scalar field (vectors only when named)."),
-]
-Ids = Annotated[
-    list[int | str] | None,
-    Field(description="Primary keys; INT64 ones as numbers or numeric strings."),
-]
-PartitionName = Annotated[PartitionRef | None, Field(description="Partition to write to; defaults to '_default'.")]
+# The arguments many tools share are explained once, in the server's instructions (`guides.instructions`):
+# `database`, `filter`, `output_fields`, `consistency_level`, `confirm_name`, `partition_names`. A description
+# here would be sent again with every tool that takes them.
+Database = DatabaseRef | None
+Filter = str | None
+OutputFields = list[FieldRef] | None
+Ids = list[int | str] | None
+PartitionName = PartitionRef | None
+DEFAULT_CONSISTENCY = "Strong"
 Consistency = Annotated[
     Literal["Strong", "Bounded", "Session", "Eventually"],
-    Field(description="Strong sees every acknowledged write; Bounded/Eventually are faster, may miss the latest."),
+    Field(json_schema_extra=lambda schema: schema.pop("default", None)),  # the instructions say it is Strong
 ]
-DEFAULT_CONSISTENCY = "Strong"
-_CONFIRM = "Repeat the name being dropped (a guard against mistakes)."
-ConfirmCollection = Annotated[CollectionRef, Field(description=_CONFIRM)]
-ConfirmDatabase = Annotated[DatabaseRef, Field(description=_CONFIRM)]
-ConfirmPartition = Annotated[PartitionRef, Field(description=_CONFIRM)]
-PartitionNames = Annotated[
-    list[PartitionRef] | None,
-    Field(min_length=1, max_length=1024, description="Read only these partitions (default: all)."),
-]
+ConfirmCollection = CollectionRef
+ConfirmDatabase = DatabaseRef
+ConfirmPartition = PartitionRef
+PartitionNames = Annotated[list[PartitionRef] | None, Field(min_length=1, max_length=1024)]
 
 
 SYNONYMS: dict[str, tuple[str, ...]] = {

@@ -9,20 +9,23 @@ what validates the arguments and the results; what is announced is derived from 
 - `const` becomes a one-value `enum`; `exclusiveMaximum`/`exclusiveMinimum` become `maximum`/`minimum`
   (one step inside for integers);
 - an optional argument (`X | None = None`) is announced as `X`, left out of `required`: leaving it out is
-  how an agent says "none". Defaults an agent assumes anyway (null, false, empty) are dropped, and so are
+  how an agent says "none". Defaults an agent assumes anyway (null, false, 0, empty) are dropped, and so are
   `minLength`/`maxLength` (names are checked with Milvus's own rules and messages, and the lengths cost
   more context than they tell);
 - every input object with declared properties is closed (`additionalProperties: false`), as the argument
   models are: free-form maps (`rows`, `params`) stay open;
-- a bound an agent need not be told is dropped: a minimum of 0 or 1, and Milvus's own large limits (1024
-  and up), which the server checks and names in its error; `additionalProperties: true` too (free-form
+- a bound an agent need not be told is dropped: a minimum of 0 or 1, a list's length, and Milvus's own
+  large limits (1024 and up), which the server checks and names in its error; `additionalProperties: true` too (free-form
   maps are open by default), and a union of string enums becomes one enum;
 - output schemas keep their top level: each field's name and type, without descriptions or `required`
   (the tool's description says what matters in a result, and results explain themselves with `hint`s);
-  values that are objects are announced as `{"type": "object"}` and lists of them as `{"type": "array",
-  "items": {"type": "object"}}`. Results are dumped without None values (`results.dump`), so an optional
-  output field is announced as its type. The SDK still checks each result against the pydantic model,
-  and the MCP client checks `structuredContent` against the announced schema.
+  values that are objects are announced as `{"type": "object"}` and lists as `{"type": "array"}`.
+  The fields many results share (ENVELOPE: the `database` and `collection_name` a call acted on, and
+  `truncated`, `hint`, `warning`) are explained once, in the server's instructions, and not announced
+  again by every tool: an output schema is open, so they still validate. Results are dumped without None
+  values (`results.dump`), so an optional output field is announced as its type. The SDK still checks
+  each result against the pydantic model, and the MCP client checks `structuredContent` against the
+  announced schema.
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ from typing import Any
 Schema = dict[str, Any]
 
 _DROPPED = frozenset({"title", "minLength", "maxLength", "$defs"})
+ENVELOPE = frozenset({"database", "collection_name", "truncated", "hint", "warning"})
+"""Result fields the instructions explain once (`guides.instructions`), left out of every output schema."""
 _REF_PREFIX = "#/$defs/"
 
 
@@ -52,7 +57,8 @@ def announced_output(schema: Schema) -> Schema:
     """The `outputSchema` a tool announces for pydantic's result `schema`: the top level in full, nested
     objects as plain objects."""
     compact = _compact(schema, schema.get("$defs", {}), output_depth=0)
-    return {"type": "object", "properties": compact.get("properties", {})}
+    properties = {name: value for name, value in compact.get("properties", {}).items() if name not in ENVELOPE}
+    return {"type": "object", "properties": properties}
 
 
 def _compact(node: Schema, defs: dict[str, Schema], output_depth: int | None) -> Schema:
@@ -99,25 +105,28 @@ def _one_enum(node: Schema) -> Schema:
 
 
 def _assumed(default: Any) -> bool:
-    """A default an agent assumes anyway: none, false, empty."""
-    return default is None or default is False or (isinstance(default, str | list | dict) and not default)
+    """A default an agent assumes anyway: none, false, zero, empty."""
+    return default is None or default is False or (isinstance(default, int | str | list | dict) and not default)
 
 
 def _needless_bound(key: str, value: Any) -> bool:
-    """A bound an agent need not be told: at least 0 or 1 (items, a count, a dimension), or one of Milvus's own
-    large limits (1024 and up: dimensions, lengths, page sizes), which the server checks and names in its error."""
+    """A bound an agent need not be told: at least 0 or 1 (items, a count, a dimension), a list's length (16
+    queries, 10 searches), or one of Milvus's own large limits (1024 and up: dimensions, lengths, page sizes).
+    The server checks each and names it in its error."""
     if key == "minItems" or key == "minimum":
         return value in (0, 1) and not isinstance(value, bool)
-    return key in ("maxItems", "maximum") and isinstance(value, int) and value >= 1024
+    return key == "maxItems" or (key == "maximum" and isinstance(value, int) and value >= 1024)
 
 
 def _inline(node: Schema, defs: dict[str, Schema]) -> Schema:
-    """`node` with its `$ref` replaced by the definition (the node's own keys win)."""
+    """`node` with its `$ref` replaced by the definition (the node's own keys win). A definition's description
+    is its class docstring, written for the code: only a property's own description is announced."""
     ref = node.get("$ref")
     if not isinstance(ref, str) or not ref.startswith(_REF_PREFIX):
         return node
     siblings = {key: value for key, value in node.items() if key != "$ref"}
-    return {**_inline(defs[ref.removeprefix(_REF_PREFIX)], defs), **siblings}
+    definition = {key: value for key, value in defs[ref.removeprefix(_REF_PREFIX)].items() if key != "description"}
+    return {**_inline(definition, defs), **siblings}
 
 
 def _without_null(node: Schema, options: list[Schema]) -> Schema:
@@ -132,7 +141,7 @@ def _without_null(node: Schema, options: list[Schema]) -> Schema:
 
 
 def _plain(node: Schema, defs: dict[str, Schema]) -> Schema:
-    """An output value as its bare type: objects and lists of objects lose their inner schema."""
+    """An output value as its bare type: objects and lists lose their inner schema."""
     node = _inline(node, defs)
     if isinstance(node.get("anyOf"), list):
         node = _without_null(node, node["anyOf"])
@@ -140,8 +149,7 @@ def _plain(node: Schema, defs: dict[str, Schema]) -> Schema:
     if kind == "object" or "properties" in node:
         return {"type": "object"}
     if kind == "array":
-        items = node.get("items", {})
-        return {"type": "array", "items": _plain(items, defs)} if items else {"type": "array"}
+        return {"type": "array"}
     if "anyOf" in node:
         return {"anyOf": [_plain(option, defs) for option in node["anyOf"]]}
     if isinstance(kind, str):

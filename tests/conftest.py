@@ -73,6 +73,12 @@ def rows(n: int, dim: int = 4, start: int = 0, **extra: Any) -> list[dict[str, A
     ]
 
 
+async def index_of(client: Client, collection: str, index_name: str) -> dict[str, Any]:
+    """One index as milvus_describe_collection describes it."""
+    described = await ok(client, "milvus_describe_collection", collection_name=collection)
+    return next(i for i in described["indexes"] if i["index_name"] == index_name)
+
+
 async def make_docs(client: Client, n: int = 5, dim: int = 4, name: str = "docs", **create: Any) -> None:
     """A quick-setup collection with n rows."""
     await ok(client, "milvus_create_collection", collection_name=name, dimension=dim, **create)

@@ -30,7 +30,7 @@ async def test_an_alias_is_read_through_and_switched_at_once(client: Client) -> 
     hits = await ok(client, "milvus_search", collection_name="docs", vector=rows(1)[0]["vector"], limit=1)
     assert hits["hits"][0]["id"] == 0
 
-    altered = await ok(client, "milvus_alter_alias", collection_name="docs_v2", alias="docs")
+    altered = await ok(client, "milvus_create_alias", collection_name="docs_v2", alias="docs", replace=True)
     assert altered["previous_collection"] == "docs_v1" and altered["collection_name"] == "docs_v2"
     assert await ids(client, "docs") == [100, 101, 102]
     assert (await ok(client, "milvus_count", collection_name="docs"))["count"] == 3
@@ -72,10 +72,10 @@ async def test_mistakes_are_named(client: Client) -> None:
     await ok(client, "milvus_create_alias", collection_name="docs", alias="current")
     message = await fails(client, "milvus_drop_alias", alias="curent")
     assert "Alias 'curent' does not exist" in message and "Did you mean 'current'?" in message
-    message = await fails(client, "milvus_alter_alias", collection_name="other", alias="nope")
+    message = await fails(client, "milvus_create_alias", collection_name="other", alias="nope", replace=True)
     assert "Alias 'nope' does not exist" in message and "Existing aliases: 'current'" in message
     message = await fails(client, "milvus_create_alias", collection_name="other", alias="current")
-    assert "already exists" in message and "milvus_alter_alias" in message
+    assert message == "Alias 'current' already exists (for 'docs'); pass replace: true to point it at 'other'."
     message = await fails(client, "milvus_create_alias", collection_name="docs", alias="other")
     assert "other" in message
     message = await fails(client, "milvus_create_alias", collection_name="dosc", alias="x")

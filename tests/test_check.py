@@ -131,7 +131,7 @@ async def test_the_old_invocation_without_a_command_still_serves(tmp_path: Path)
             tools = {t.name for t in (await client.list_tools()).tools}
             assert {"milvus_insert", "milvus_search", "milvus_server_info"} <= tools
             info = await ok(client, "milvus_server_info")
-            assert (info["max_rows"], info["max_limit"]) == (7, 9)
+            assert (info["limits"]["max_rows"], info["limits"]["max_limit"]) == (7, 9)
 
 
 async def test_options_before_the_command_name_count_and_the_command_line_beats_the_environment(

@@ -183,5 +183,5 @@ async def test_serve_command_serves_over_stdio(tmp_path) -> None:
     with (tmp_path / "stdio.stderr").open("a") as errlog:
         async with Client(stdio_client(params, errlog=errlog)) as client:
             info = await ok(client, "milvus_server_info")
-            assert info["max_rows"] == 7
+            assert info["limits"]["max_rows"] == 7
     assert (tmp_path / "m.db").exists() and not (tmp_path / "xdg").exists()

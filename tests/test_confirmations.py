@@ -106,7 +106,7 @@ async def test_drop_partition_and_database_ask(db_path: str, mode: str) -> None:
         await ok(client, "milvus_create_database", database_name="d2")
         text = await fails(client, "milvus_drop_database", database_name="d2", confirm_name="d2")
         assert "database 'd2' was not dropped" in text
-        assert "d2" in (await ok(client, "milvus_list_databases"))["databases"]
+        assert "d2" in (await ok(client, "milvus_server_info"))["databases"]
         assert user.asked == [
             "Drop partition 'p1' of collection 'docs' and all its rows, for good?",
             "Drop database 'd2', for good?",
@@ -115,7 +115,7 @@ async def test_drop_partition_and_database_ask(db_path: str, mode: str) -> None:
     async for client in connect(db_path, mode, user):
         await ok(client, "milvus_drop_partition", collection_name="docs", partition_name="p1", confirm_name="p1")
         await ok(client, "milvus_drop_database", database_name="d2", confirm_name="d2")
-        assert "d2" not in (await ok(client, "milvus_list_databases"))["databases"]
+        assert "d2" not in (await ok(client, "milvus_server_info"))["databases"]
 
 
 @pytest.mark.parametrize("mode", MODES)

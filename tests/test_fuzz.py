@@ -183,7 +183,7 @@ def aim(draw: Callable[..., Any], tool: Any, arguments: dict[str, Any], *, write
         arguments["confirm_name"] = arguments.get("partition_name", arguments["collection_name"])
     if "database" in props and draw(st.integers(0, 3)):
         arguments.pop("database", None)
-    for key in ("anns_field", "field_name", "group_by_field", "vector_field_name", "text_field"):
+    for key in ("anns_field", "field_name", "group_by_field", "text_field"):
         if key in props and draw(st.booleans()):
             arguments[key] = draw(st.sampled_from(FIELDS[:3]))
     if "vector" in props and draw(st.booleans()):
@@ -221,7 +221,7 @@ def calls(draw: Callable[..., Any], tools: list[Any], corpus: dict[str, list[dic
     return invalid(draw, tool.name, schema, arguments)
 
 
-PROBED = ("milvus_search", "milvus_query", "milvus_count", "milvus_hybrid_search", "milvus_describe_index")
+PROBED = ("milvus_search", "milvus_query", "milvus_count", "milvus_hybrid_search")
 
 
 def probe(draw: Callable[..., Any], tool: Any) -> Call:

@@ -441,7 +441,7 @@ async def test_audit_names_the_database_a_call_acts_on(client: Client, caplog: p
     caplog.set_level("INFO", logger="mcp_server_milvus.audit")
     await ok(client, "milvus_create_database", database_name="shop")
     await fails(client, "milvus_drop_database", database_name="shop", confirm_name="shops")
-    await ok(client, "milvus_list_databases")
+    await ok(client, "milvus_server_info")
     await ok(client, "milvus_create_collection", collection_name="docs", dimension=4, database="shop")
     await ok(client, "milvus_insert", collection_name="docs", rows=rows(2), database="shop")
     await ok(client, "milvus_delete", collection_name="docs", ids=[0], database="shop")

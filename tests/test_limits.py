@@ -32,7 +32,8 @@ async def test_a_write_of_more_rows_than_max_rows_is_refused_and_writes_nothing(
         assert (await ok(client, "milvus_count", collection_name="docs"))["count"] == 0
         assert (await ok(client, "milvus_insert", collection_name="docs", rows=rows(50)))["insert_count"] == 50
         info = await ok(client, "milvus_server_info")
-        assert (info["max_rows"], info["max_limit"], info["max_concurrency"]) == (50, 1000, 64)
+        limits = info["limits"]
+        assert (limits["max_rows"], limits["max_limit"], limits["max_concurrency"]) == (50, 1000, 64)
 
 
 async def test_reads_asking_for_more_than_max_limit_are_refused(tmp_path: Path) -> None:

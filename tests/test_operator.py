@@ -30,12 +30,10 @@ READ_ONLY = {
     "milvus_describe_collection",
     "milvus_list_partitions",
     "milvus_list_aliases",
-    "milvus_describe_index",
     "milvus_query",
     "milvus_count",
     "milvus_search",
     "milvus_hybrid_search",
-    "milvus_list_databases",
     "milvus_server_info",
 }
 
@@ -76,9 +74,8 @@ async def test_tools_and_exclude_tools_take_names_and_groups(db_path: str) -> No
         assert "turned off" in message and "'milvus_count'" in message
     async with serving(db_path, exclude_tools=["databases", "milvus_drop_collection", "server"]) as agent:
         names = await tool_names(agent)
-        assert len(names) == 29 - 5
+        assert len(names) == 26 - 4
         assert not names & {
-            "milvus_list_databases",
             "milvus_create_database",
             "milvus_drop_database",
             "milvus_drop_collection",
@@ -191,7 +188,7 @@ async def test_hidden_collections_are_absent_and_refused_as_missing(client: Clie
         gone = await fails(agent, "milvus_drop_alias", alias="docs_peek")
         assert gone.startswith("Alias 'docs_peek' does not exist in database 'default'.") and "secret" not in gone
         assert "Alias 'docs_peek' does not exist" in await fails(
-            agent, "milvus_alter_alias", collection_name="docs_a", alias="docs_peek"
+            agent, "milvus_create_alias", collection_name="docs_a", alias="docs_peek", replace=True
         )
         # A name taken by an alias of a hidden collection says no more than that.
         taken = await fails(agent, "milvus_create_collection", collection_name="docs_peek", dimension=4)
@@ -244,7 +241,7 @@ async def test_a_database_of_hidden_collections_is_not_dropped_nor_revealed(clie
         assert "'docs_x'" in message and "secret" not in message
         await ok(agent, "milvus_drop_database", database_name="empty", confirm_name="empty")
     assert (await ok(client, "milvus_count", collection_name="secret", database="only_hidden"))["count"] == 1
-    assert sorted((await ok(client, "milvus_list_databases"))["databases"]) == ["default", "mixed", "only_hidden"]
+    assert sorted((await ok(client, "milvus_server_info"))["databases"]) == ["default", "mixed", "only_hidden"]
 
 
 async def test_hidden_databases_are_absent_and_refused_as_missing(client: Client, db_path: str) -> None:
@@ -254,7 +251,7 @@ async def test_hidden_databases_are_absent_and_refused_as_missing(client: Client
     await make_in(client, "team_a", "docs", n=3)
 
     async with serving(db_path, databases="default,team_*") as agent:
-        assert (await ok(agent, "milvus_list_databases"))["databases"] == ["default", "team_a", "team_b"]
+        assert (await ok(agent, "milvus_server_info"))["databases"] == ["default", "team_a", "team_b"]
         assert (await ok(agent, "milvus_count", collection_name="docs", database="team_a"))["count"] == 3
         for name, hint in (("other", ""), ("nowhere", ""), ("team_z", " Did you mean 'team_b' or 'team_a'?")):
             # hidden; hidden and missing; missing

@@ -8,7 +8,7 @@ import pytest
 from mcp import Client
 
 from mcp_server_milvus.server import MilvusServer
-from tests.conftest import fails, make_docs, ok, rows
+from tests.conftest import fails, index_of, make_docs, ok, rows
 
 pytestmark = pytest.mark.anyio
 
@@ -17,7 +17,6 @@ EXPECTED_TOOLS = {
     "milvus_drop_partition",
     "milvus_list_partitions",
     "milvus_create_alias",
-    "milvus_alter_alias",
     "milvus_drop_alias",
     "milvus_list_aliases",
     "milvus_list_collections",
@@ -30,7 +29,6 @@ EXPECTED_TOOLS = {
     "milvus_flush",
     "milvus_create_index",
     "milvus_drop_index",
-    "milvus_describe_index",
     "milvus_insert",
     "milvus_upsert",
     "milvus_delete",
@@ -38,7 +36,6 @@ EXPECTED_TOOLS = {
     "milvus_count",
     "milvus_search",
     "milvus_hybrid_search",
-    "milvus_list_databases",
     "milvus_create_database",
     "milvus_drop_database",
     "milvus_server_info",
@@ -53,27 +50,26 @@ DESTRUCTIVE = {
 }
 
 
-async def test_tool_list_has_schemas_titles_and_annotations(client: Client) -> None:
+async def test_tool_list_has_schemas_and_annotations(client: Client) -> None:
     tools = {t.name: t for t in (await client.list_tools()).tools}
     assert set(tools) == EXPECTED_TOOLS
     for name, t in tools.items():
-        assert t.title, name
+        assert t.title is None, name  # the name says it (see tools.Announcement)
         assert t.description, name
         assert t.input_schema["type"] == "object", name
         assert t.output_schema is not None and t.output_schema["type"] == "object", name
         a = t.annotations
-        assert a is not None and a.open_world_hint is False, name
+        assert a is not None and a.open_world_hint is None, name
         if a.read_only_hint:
             assert a.destructive_hint is None, name
         else:
             assert a.destructive_hint is (name in DESTRUCTIVE), name
-    for name in ("milvus_search", "milvus_query", "milvus_count", "milvus_list_collections", "milvus_describe_index"):
+    for name in ("milvus_search", "milvus_query", "milvus_count", "milvus_list_collections"):
         assert tools[name].annotations.read_only_hint is True
     for name in ("milvus_upsert", "milvus_load_collection", "milvus_release_collection"):
         assert tools[name].annotations.idempotent_hint is True
     for name, t in tools.items():
         if name not in {
-            "milvus_list_databases",
             "milvus_create_database",
             "milvus_drop_database",
             "milvus_server_info",
@@ -175,7 +171,7 @@ async def test_full_schema_create_with_scalars_index_and_bm25(client: Client) ->
 
 
 async def test_string_ids_and_auto_id(client: Client) -> None:
-    await ok(client, "milvus_create_collection", collection_name="s", dimension=2, id_type="string", max_length=16)
+    await ok(client, "milvus_create_collection", collection_name="s", dimension=2, id_type="string")
     assert (await ok(client, "milvus_insert", collection_name="s", rows=[{"id": "x", "vector": [1, 2]}]))["ids"] == [
         "x"
     ]
@@ -210,7 +206,7 @@ async def test_indexes_create_describe_drop(client: Client) -> None:
         ],
     )
     await ok(client, "milvus_insert", collection_name="c", rows=[{"id": 1, "v": [1, 2, 3, 4]}])
-    described = await ok(client, "milvus_describe_index", collection_name="c", index_name="v")
+    described = await index_of(client, "c", "v")
     assert described["index_type"] == "AUTOINDEX" and described["metric_type"] == "COSINE"
     assert described["state"] == "Finished"
     assert "release" in await fails(client, "milvus_drop_index", collection_name="c", index_name="v")
@@ -296,7 +292,7 @@ async def test_search_filter_group_by_range_and_offset(client: Client) -> None:
 
 
 async def test_databases(client: Client) -> None:
-    assert (await ok(client, "milvus_list_databases"))["databases"] == ["default"]
+    assert (await ok(client, "milvus_server_info"))["databases"] == ["default"]
     assert (await ok(client, "milvus_create_database", database_name="team"))["created"] is True
     assert "already exists" in await fails(client, "milvus_create_database", database_name="team")
     await ok(client, "milvus_create_collection", collection_name="docs", dimension=2, database="team")
@@ -307,7 +303,7 @@ async def test_databases(client: Client) -> None:
     assert "'docs'" in message and "drop those collections" in message
     await ok(client, "milvus_drop_collection", collection_name="docs", confirm_name="docs", database="team")
     assert (await ok(client, "milvus_drop_database", database_name="team", confirm_name="team"))["dropped"] is True
-    assert (await ok(client, "milvus_list_databases"))["databases"] == ["default"]
+    assert (await ok(client, "milvus_server_info"))["databases"] == ["default"]
 
 
 async def test_server_info(client: Client, db_path: str) -> None:

@@ -13,7 +13,7 @@ from mcp import Client
 
 from mcp_server_milvus.config import Settings
 from mcp_server_milvus.server import build_server
-from tests.conftest import fails, make_docs, ok, rows
+from tests.conftest import fails, index_of, make_docs, ok, rows
 
 pytestmark = pytest.mark.anyio
 
@@ -148,7 +148,7 @@ async def test_index_parameters_are_checked_before_the_build(
 async def test_describe_index_shows_the_build_parameters_used(client: Client) -> None:
     indexes = [{"field_name": "vector", "index_type": "HNSW", "metric_type": "L2", "params": {"M": 16}}]
     await ok(client, "milvus_create_collection", collection_name="h", fields=FIELDS[:2], indexes=indexes)
-    described = await ok(client, "milvus_describe_index", collection_name="h", index_name="vector")
+    described = await index_of(client, "h", "vector")
     assert described["params"] == {"M": 16, "efConstruction": 200}
     await ok(client, "milvus_release_collection", collection_name="h")
     await ok(client, "milvus_drop_index", collection_name="h", index_name="vector")
@@ -162,7 +162,7 @@ async def test_describe_index_shows_the_build_parameters_used(client: Client) ->
         params={"nlist": 64},
     )
     assert built["params"] == {"nlist": 64}
-    described = await ok(client, "milvus_describe_index", collection_name="h", index_name="vector")
+    described = await index_of(client, "h", "vector")
     assert described["index_type"] == "IVF_FLAT" and described["params"] == {"nlist": 64}
 
 

@@ -48,9 +48,13 @@ ToolFn = Callable[P, Awaitable[BaseModel]]
 
 @dataclass(frozen=True)
 class Announcement:
-    """How a tool is announced in `tools/list`: its title and behaviour hints."""
+    """How a tool is announced in `tools/list`: its behaviour hints.
 
-    title: str
+    Every conversation pays for `tools/list`, so what a client can do without is left out. No `title`:
+    clients show the name instead, which says the same ("milvus_list_collections", "List collections").
+    No `openWorldHint`: its default (true) is the cautious reading for tools whose results carry row values
+    from anywhere, which the instructions call untrusted data."""
+
     read_only: bool
     destructive: bool
     idempotent: bool
@@ -60,17 +64,16 @@ class Announcement:
             read_only_hint=True if self.read_only else None,  # false is the protocol's default
             destructive_hint=None if self.read_only else self.destructive,
             idempotent_hint=True if self.idempotent else None,
-            open_world_hint=False,
         )
 
 
 def tool(
-    *, title: str, read_only: bool = False, destructive: bool = False, idempotent: bool = False
+    *, read_only: bool = False, destructive: bool = False, idempotent: bool = False
 ) -> Callable[[ToolFn[P]], ToolFn[P]]:
     """Mark a module-level function as a tool named after it, its docstring as the description."""
 
     def decorator(fn: ToolFn[P]) -> ToolFn[P]:
-        fn.__mcp_tool__ = Announcement(title, read_only, destructive, idempotent)  # type: ignore[attr-defined]
+        fn.__mcp_tool__ = Announcement(read_only, destructive, idempotent)  # type: ignore[attr-defined]
         return fn
 
     return decorator
@@ -94,7 +97,6 @@ def build(functions: Iterable[ToolFn[...]]) -> list[Tool]:
         made = Tool.from_function(
             _sender(fn),
             name=fn.__name__,
-            title=announced.title,
             description=schemas.announced_description(fn.__doc__),
             annotations=announced.annotations(),
         )

@@ -1,7 +1,8 @@
 """Aliases: a second name for a collection, which every tool accepts as `collection_name`.
 
-Pointing an alias at another collection switches every reader at once (build "docs_v2", then alter the
-alias "docs" to it). The schema cache is keyed by the name a tool was given, so each change here forgets
+Pointing an alias at another collection switches every reader at once (build "docs_v2", then create the
+alias "docs" for it with `replace`: one tool makes and re-points aliases, so an agent never has to know
+beforehand whether the alias exists). The schema cache is keyed by the name a tool was given, so each change here forgets
 the alias's entry: the next read through the alias describes the collection it now names. Changes made
 through the collection's own name reach its aliases' entries too (`SchemaCache.invalidate`), and a release
 is recorded under the collection's own name, whichever name it came through. An alias re-pointed by another
@@ -28,7 +29,7 @@ from mcp_server_milvus.tools import runtime, tool
 
 T = TypeVar("T")
 
-AliasName = Annotated[AliasRef, Field(description="The alias.")]
+AliasName = AliasRef
 
 
 class AliasOut(BaseModel):
@@ -119,45 +120,32 @@ async def existing_alias(rt: Runtime, session: Session, alias: str) -> str:
     return known[alias]
 
 
-@tool(title="Create an alias")
+@tool()
 async def milvus_create_alias(
     ctx: Context,
     collection_name: CollectionName,
-    alias: Annotated[NewAlias, Field(description="The new name for the collection.")],
+    alias: NewAlias,
+    replace: Annotated[bool, Field(description="Re-point an existing alias here; readers switch at once.")] = False,
     database: Database = None,
 ) -> AliasChanged:
-    """Give a collection a second name that every tool accepts as collection_name.
-    Example: {"collection_name": "docs_v1", "alias": "docs"}."""
+    """Give a collection a second name, accepted wherever collection_name is."""
     rt = runtime(ctx)
     t = rt.timeout
-    rt.visibility.check_new("aliases", alias)
+    if not replace:
+        rt.visibility.check_new("aliases", alias)
 
-    async def op(session: Session, info: CollectionInfo) -> AliasChanged:
+    async def create(session: Session, info: CollectionInfo) -> AliasChanged:
         known = await all_aliases(rt, session)
         if alias in known:
             raise ToolError(
-                f"Alias '{alias}' already exists; point it at '{info.name}' with milvus_alter_alias instead."
+                f"Alias '{alias}' already exists (for '{known[alias]}'); pass replace: true to point it at "
+                f"'{info.name}'."
             )
         await supported(session, lambda: session.client.create_alias(info.name, alias, timeout=t))
         rt.forget(session, alias)
         return AliasChanged(alias=alias, collection_name=info.name, database=session.database)
 
-    return await rt.on_collection(database, collection_name, "create the alias", op)
-
-
-@tool(title="Point an alias at another collection")
-async def milvus_alter_alias(
-    ctx: Context,
-    collection_name: Annotated[CollectionName, Field(description="The collection the alias is to name.")],
-    alias: AliasName,
-    database: Database = None,
-) -> AliasChanged:
-    """Point an existing alias at another collection: every reader of the alias switches at once.
-    Example: {"collection_name": "docs_v2", "alias": "docs"}."""
-    rt = runtime(ctx)
-    t = rt.timeout
-
-    async def op(session: Session, info: CollectionInfo) -> AliasChanged:
+    async def repoint(session: Session, info: CollectionInfo) -> AliasChanged:
         previous = await existing_alias(rt, session, alias)
         await supported(session, lambda: session.client.alter_alias(info.name, alias, timeout=t))
         rt.forget(session, alias)
@@ -165,13 +153,14 @@ async def milvus_alter_alias(
             alias=alias, collection_name=info.name, database=session.database, previous_collection=previous
         )
 
-    return await rt.on_collection(database, collection_name, "alter the alias", op)
+    if replace:
+        return await rt.on_collection(database, collection_name, "re-point the alias", repoint)
+    return await rt.on_collection(database, collection_name, "create the alias", create)
 
 
-@tool(title="Drop an alias", destructive=True)
+@tool(destructive=True)
 async def milvus_drop_alias(ctx: Context, alias: AliasName, database: Database = None) -> AliasDropped:
-    """Drop an alias; the collection and its data stay. Readers of the alias fail from then on.
-    Example: {"alias": "docs"}."""
+    """Drop an alias; the collection stays."""
     rt = runtime(ctx)
     t = rt.timeout
 
@@ -184,16 +173,13 @@ async def milvus_drop_alias(ctx: Context, alias: AliasName, database: Database =
     return await rt.run(database, "drop the alias", op)
 
 
-@tool(title="List aliases", read_only=True)
+@tool(read_only=True)
 async def milvus_list_aliases(
     ctx: Context,
-    collection_name: Annotated[
-        CollectionName | None, Field(description="Only this collection's aliases; defaults to every alias.")
-    ] = None,
+    collection_name: CollectionName | None = None,
     database: Database = None,
 ) -> AliasList:
-    """List aliases with the collections they name: a collection's, or every one in the database.
-    Example: {"collection_name": "docs_v1"}."""
+    """List aliases with the collections they name."""
     rt = runtime(ctx)
     t = rt.timeout
 
@@ -219,6 +205,5 @@ async def milvus_list_aliases(
 TOOLS = (
     milvus_list_aliases,
     milvus_create_alias,
-    milvus_alter_alias,
     milvus_drop_alias,
 )

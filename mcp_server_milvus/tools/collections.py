@@ -109,6 +109,9 @@ class IndexOut(BaseModel):
     params: dict[str, Any] | Literal["unknown"] = Field(
         description="Build parameters; 'unknown' for an index built elsewhere on a backend that does not report them."
     )
+    state: str | None = Field(None, description="The build's state, e.g. Finished.")
+    indexed_rows: int | None = None
+    pending_index_rows: int | None = None
 
 
 class PrimaryKeyOut(BaseModel):
@@ -171,9 +174,9 @@ class Flushed(BaseModel):
     row_count: int
 
 
-@tool(title="List collections", read_only=True)
+@tool(read_only=True)
 async def milvus_list_collections(ctx: Context, database: Database = None) -> CollectionList:
-    """List the collections of a database with their row counts and load states."""
+    """Collections with their row counts and load states."""
     rt = runtime(ctx)
     t = rt.timeout
     budget = rt.settings.max_result_bytes
@@ -246,12 +249,11 @@ def _summary(name: str, count: tuple[int, bool] | None, state: str | None) -> Co
     return CollectionSummary(name=name, row_count=rows, row_count_exact=None if exact else False, load_state=state)
 
 
-@tool(title="Describe a collection", read_only=True)
+@tool(read_only=True)
 async def milvus_describe_collection(
     ctx: Context, collection_name: CollectionName, database: Database = None
 ) -> CollectionDescription:
-    """Describe a collection: fields, primary key, vector fields (dim, metric, index), functions,
-    indexes, partitions, load state, row count, description and properties."""
+    """A collection's schema, indexes, partitions, load state and row count."""
     rt = runtime(ctx)
     t = rt.timeout
     budget = rt.settings.max_result_bytes
@@ -274,6 +276,9 @@ async def milvus_describe_collection(
                     if session.backend.describe_keeps_params
                     else index_params(info.properties, i.index_name, i.index_type, i.metric_type)
                 ),
+                state=i.state,
+                indexed_rows=i.indexed_rows,
+                pending_index_rows=i.pending_rows,
             )
             for i in info.indexes
         ]
@@ -326,7 +331,7 @@ async def _ask_drop_collection(
     return confirmations.ask(ctx, f"Drop collection '{collection_name}'{where} and all its data, for good?")
 
 
-@tool(title="Drop a collection", destructive=True, idempotent=False)
+@tool(destructive=True, idempotent=False)
 async def milvus_drop_collection(
     ctx: Context,
     collection_name: CollectionName,
@@ -334,7 +339,7 @@ async def milvus_drop_collection(
     confirmed: Annotated[ElicitationResult[confirmations.Confirmation], Resolve(_ask_drop_collection)],
     database: Database = None,
 ) -> Dropped:
-    """Drop a collection and all its data, for good. `confirm_name` must repeat `collection_name`."""
+    """Drop a collection and all its data, for good."""
     confirmations.check(confirmed, f"collection '{collection_name}' was not dropped.")
     rt = runtime(ctx)
     t = rt.timeout
@@ -353,14 +358,14 @@ async def milvus_drop_collection(
     return await rt.on_collection(database, collection_name, "drop the collection", op)
 
 
-@tool(title="Rename a collection")
+@tool()
 async def milvus_rename_collection(
     ctx: Context,
     collection_name: CollectionName,
-    new_name: Annotated[NewCollection, Field(description="The new name.")],
+    new_name: NewCollection,
     database: Database = None,
 ) -> Renamed:
-    """Rename a collection. It stays loaded if it was loaded."""
+    """Rename a collection; a loaded one stays loaded."""
     rt = runtime(ctx)
     t = rt.timeout
     rt.visibility.check_new("collections", new_name)
@@ -393,12 +398,11 @@ async def milvus_rename_collection(
     return await rt.on_collection(database, collection_name, "rename the collection", op)
 
 
-@tool(title="Load a collection", idempotent=True)
+@tool(idempotent=True)
 async def milvus_load_collection(
     ctx: Context, collection_name: CollectionName, database: Database = None
 ) -> LoadStateOut:
-    """Load a collection into memory so it can be searched and queried. Reads load a collection on
-    demand unless it was released with milvus_release_collection."""
+    """Load a collection into memory. Reads load one on demand unless it was released."""
     rt = runtime(ctx)
     t = rt.timeout
 
@@ -414,11 +418,11 @@ async def milvus_load_collection(
     return await rt.on_collection(database, collection_name, "load the collection", op)
 
 
-@tool(title="Release a collection", idempotent=True)
+@tool(idempotent=True)
 async def milvus_release_collection(
     ctx: Context, collection_name: CollectionName, database: Database = None
 ) -> LoadStateOut:
-    """Release a collection from memory. Searches and queries then fail until milvus_load_collection."""
+    """Free a collection's memory; reads fail until milvus_load_collection."""
     rt = runtime(ctx)
     t = rt.timeout
 
@@ -435,10 +439,9 @@ async def milvus_release_collection(
     return await rt.on_collection(database, collection_name, "release the collection", op)
 
 
-@tool(title="Flush a collection", idempotent=True)
+@tool(idempotent=True)
 async def milvus_flush(ctx: Context, collection_name: CollectionName, database: Database = None) -> Flushed:
-    """Seal a collection's recent writes into indexed segments. Searches on unflushed data are far
-    slower on Milvus Lite: flush after a large insert."""
+    """Seal recent writes into indexed segments; until then Milvus Lite searches them slowly."""
     rt = runtime(ctx)
     t = rt.timeout
 

@@ -45,10 +45,11 @@ MetricType = Annotated[
 Analyzer = Annotated[
     Literal["standard", "english", "chinese"],
     BeforeValidator(lambda v: v.lower() if isinstance(v, str) else v),
-    Field(description="How BM25 splits text into words; english stems, chinese uses jieba."),
 ]
 
 DEFAULT_VARCHAR_LENGTH = 512
+PRIMARY_FIELD = "id"
+VECTOR_FIELD = "vector"
 TEXT_MAX_LENGTH = 65535
 PARTITION_KEY_TYPES = frozenset({"INT64", "VARCHAR"})
 
@@ -60,17 +61,15 @@ class FieldSpec(ArgumentObject):
     type: TypeName
     is_primary: bool = False
     auto_id: bool = False
-    dim: int | None = Field(None, ge=1, le=32768, description="For dense vectors.")
-    max_length: int | None = Field(None, ge=1, le=65535, description="For VARCHAR (default 512).")
-    element_type: ElementType | None = Field(None, description="For ARRAY.")
-    max_capacity: int | None = Field(None, ge=1, le=4096, description="For ARRAY.")
+    dim: int | None = Field(None, ge=1, le=32768)
+    max_length: int | None = Field(None, ge=1, le=65535, description="Default 512.")
+    element_type: ElementType | None = None
+    max_capacity: int | None = Field(None, ge=1, le=4096)
     nullable: bool = False
     default_value: Any = None
-    enable_analyzer: bool = Field(False, description="For a VARCHAR that feeds a BM25 function.")
+    enable_analyzer: bool = False
     analyzer: Analyzer | None = None
-    is_partition_key: bool = Field(
-        False, description="Rows go to partitions by this field (INT64 or VARCHAR; one per schema)."
-    )
+    is_partition_key: bool = False
     description: str = ""
 
 
@@ -78,7 +77,7 @@ class IndexSpec(ArgumentObject):
     field_name: FieldRef
     index_type: Annotated[str, Field(max_length=64), BeforeValidator(_upper)] = "AUTOINDEX"
     metric_type: MetricType | None = None
-    params: dict[str, Any] = Field(default_factory=dict, description="e.g. {'M': 16, 'efConstruction': 200}")
+    params: dict[str, Any] = Field(default_factory=dict)
 
 
 class FunctionSpec(ArgumentObject):
@@ -312,15 +311,12 @@ def _schema(
     return schema
 
 
-def _primary(name: str, id_type: str, auto_id: bool, max_length: int | None) -> FieldSpec:
+def _primary(id_type: str, auto_id: bool) -> FieldSpec:
+    """The quick and text setups' primary key, `id` (a full schema names its own; string ids of 512 at most)."""
     if auto_id and id_type == "string":
         raise ToolError("auto_id needs id_type 'int': Milvus generates only INT64 ids.")
     return FieldSpec(
-        name=name,
-        type="INT64" if id_type == "int" else "VARCHAR",
-        is_primary=True,
-        auto_id=auto_id,
-        max_length=max_length if id_type == "string" else None,
+        name=PRIMARY_FIELD, type="INT64" if id_type == "int" else "VARCHAR", is_primary=True, auto_id=auto_id
     )
 
 
@@ -328,10 +324,8 @@ async def _text_fields(
     rt: Runtime,
     text_field: str,
     full_text: bool | None,
-    primary_field_name: str,
     id_type: str,
     auto_id: bool | None,
-    max_length: int | None,
     analyzer: Analyzer | None,
 ) -> tuple[list[FieldSpec], list[FunctionSpec], TextSetup]:
     """The fields of a text collection: the text, its BM25 vectors, and its embeddings when a provider
@@ -353,7 +347,7 @@ async def _text_fields(
         analyzer=analyzer,
     )
     fields = [
-        _primary(primary_field_name, id_type, id_type == "int" if auto_id is None else auto_id, max_length),
+        _primary(id_type, id_type == "int" if auto_id is None else auto_id),
         text,
     ]
     functions: list[FunctionSpec] = []
@@ -384,81 +378,37 @@ async def _text_fields(
     return fields, functions, setup
 
 
-@tool(title="Create a collection", destructive=False)
+@tool(destructive=False)
 async def milvus_create_collection(
     ctx: Context,
     collection_name: NewCollection,
     dimension: Annotated[
-        int | None,
-        Field(ge=1, le=32768, description="Quick setup: vector dimension. Give dimension, text_field or fields."),
+        int | None, Field(ge=1, le=32768, description="Quick setup: give dimension, text_field or fields.")
     ] = None,
     metric_type: MetricType = "COSINE",
-    id_type: Annotated[Literal["int", "string"], Field(description="Quick setup: primary key type.")] = "int",
-    primary_field_name: NewField = "id",
-    vector_field_name: NewField = "vector",
-    auto_id: Annotated[
-        bool | None, Field(description="Quick setup: Milvus assigns INT64 ids (default: true for text).")
-    ] = None,
-    max_length: Annotated[
-        int | None,
-        Field(ge=1, le=65535, description="Quick setup: max length of string ids (default 512)."),
-    ] = None,
-    text_field: Annotated[
-        NewField | None,
-        Field(description="Text setup, instead of dimension: the field holding each row's text."),
-    ] = None,
-    full_text: Annotated[
-        bool | None, Field(description="With text_field: add BM25 keyword search (default true).")
-    ] = None,
-    analyzer: Annotated[
-        Analyzer | None,
-        Field(
-            description="With text_field: how BM25 splits words (default standard; english stems; chinese uses "
-            "jieba; Lite lacks english)."
-        ),
-    ] = None,
+    id_type: Literal["int", "string"] = "int",
+    auto_id: bool | None = None,
+    text_field: Annotated[NewField | None, Field(description="Text setup: the field for each row's text.")] = None,
+    full_text: Annotated[bool | None, Field(description="BM25 keyword search; default true.")] = None,
+    analyzer: Annotated[Analyzer | None, Field(description="english stems (not on Lite); chinese uses jieba.")] = None,
     partition_key_field: Annotated[
         NewField | None,
-        Field(
-            description="A new field, e.g. 'tenant', whose value picks each row's partition; a filter on it "
-            "reads only that partition."
-        ),
+        Field(description="A new field (e.g. tenant) picking each row's partition; filters on it read one."),
     ] = None,
-    partition_key_type: Annotated[
-        Literal["string", "int"] | None,
-        Field(description="Default string (VARCHAR of 512); int is INT64."),
-    ] = None,
-    num_partitions: Annotated[
-        int | None,
-        Field(
-            ge=1,
-            le=1024,
-            description="With a partition key: partitions it spreads rows over (default: Milvus's, often 16).",
-        ),
-    ] = None,
-    enable_dynamic_field: Annotated[bool, Field(description="Accept keys not in the schema.")] = True,
+    partition_key_type: Literal["string", "int"] | None = None,
+    num_partitions: Annotated[int | None, Field(ge=1, le=1024)] = None,
+    enable_dynamic_field: bool = True,
     description: str = "",
-    fields: Annotated[
-        list[FieldSpec] | None,
-        Field(description="Full schema, instead of dimension or text_field: every field, one is_primary."),
-    ] = None,
-    indexes: Annotated[
-        list[IndexSpec] | None,
-        Field(description="With fields; a vector field without one gets AUTOINDEX with metric_type."),
-    ] = None,
+    fields: Annotated[list[FieldSpec] | None, Field(description="Full schema: every field, one is_primary.")] = None,
+    indexes: Annotated[list[IndexSpec] | None, Field(description="Default: AUTOINDEX per vector field.")] = None,
     functions: Annotated[
-        list[FunctionSpec] | None,
-        Field(description="With fields: BM25 functions (VARCHAR with enable_analyzer → SPARSE_FLOAT_VECTOR)."),
+        list[FunctionSpec] | None, Field(description="BM25: a VARCHAR with enable_analyzer → a SPARSE_FLOAT_VECTOR.")
     ] = None,
     database: Database = None,
 ) -> CreatedCollection:
-    """Create a collection, index its vector fields and load it.
-
-    Quick: {"collection_name": "docs", "dimension": 768} gives INT64 `id`, FLOAT_VECTOR `vector`
-    (AUTOINDEX, COSINE) and dynamic fields. Text: {"collection_name": "docs", "text_field": "text"}
-    is searchable by keywords (BM25) and, with an embedding provider, by meaning; ids are assigned.
-    Multi-tenant: add "partition_key_field": "tenant"; filters on it read one tenant's partition.
-    """
+    """Create a collection, index its vector fields and load it. Quick: {"collection_name": "docs", "dimension": 768}
+    gives INT64 `id` and FLOAT_VECTOR `vector`. Text: {"collection_name": "docs", "text_field": "text"} is
+    searchable by keywords (BM25) and, with an embedding provider, by meaning."""
     rt = runtime(ctx)
     t = rt.timeout
     rt.visibility.check_new("collections", collection_name)
@@ -482,12 +432,10 @@ async def milvus_create_collection(
     functions = functions or []
     setup: TextSetup | None = None
     if text_field is not None:
-        fields, functions, setup = await _text_fields(
-            rt, text_field, full_text, primary_field_name, id_type, auto_id, max_length, analyzer
-        )
+        fields, functions, setup = await _text_fields(rt, text_field, full_text, id_type, auto_id, analyzer)
     elif fields is None:
-        fields = [_primary(primary_field_name, id_type, bool(auto_id), max_length)]
-        fields.append(FieldSpec(name=vector_field_name, type="FLOAT_VECTOR", dim=dimension))
+        fields = [_primary(id_type, bool(auto_id))]
+        fields.append(FieldSpec(name=VECTOR_FIELD, type="FLOAT_VECTOR", dim=dimension))
     if partition_key_field is not None:
         key_type = "INT64" if partition_key_type == "int" else "VARCHAR"
         fields = [*fields, FieldSpec(name=partition_key_field, type=key_type, is_partition_key=True)]

@@ -33,10 +33,7 @@ BATCH_ROWS = 1000
 
 Rows = Annotated[
     list[dict[str, Any]],
-    Field(
-        min_length=1,
-        description='e.g. [{"id": 1, "vector": [0.1, 0.2, ...], "title": "..."}]',
-    ),
+    Field(min_length=1),
 ]
 
 
@@ -228,7 +225,7 @@ def _partial(
     )
 
 
-@tool(title="Insert rows")
+@tool()
 async def milvus_insert(
     ctx: Context,
     collection_name: CollectionName,
@@ -236,9 +233,8 @@ async def milvus_insert(
     partition_name: PartitionName = None,
     database: Database = None,
 ) -> Inserted:
-    """Insert new rows; existing ids are refused (milvus_upsert replaces). Every row is checked against
-    the schema first; one bad row writes nothing. INT64 values may be numbers or numeric strings.
-    Returns the count and ids assigned."""
+    """Insert rows; existing ids are refused (milvus_upsert replaces). All rows are checked first; one bad row writes
+    nothing. Example: {"collection_name": "docs", "rows": [{"id": 1, "vector": [0.1, 0.2]}]}."""
     rt = runtime(ctx)
     budget = rt.settings.max_result_bytes
     limits.check_rows(len(rows), rt.settings.max_rows)
@@ -252,7 +248,7 @@ async def milvus_insert(
     return await rt.on_collection(database, collection_name, "insert the rows", op, load=True)
 
 
-@tool(title="Upsert rows", idempotent=True)
+@tool(idempotent=True)
 async def milvus_upsert(
     ctx: Context,
     collection_name: CollectionName,
@@ -260,8 +256,7 @@ async def milvus_upsert(
     partition_name: PartitionName = None,
     database: Database = None,
 ) -> Upserted:
-    """Insert rows, replacing any existing row with the same primary key. Rows are checked as for
-    milvus_insert; one bad row writes nothing."""
+    """Insert rows, replacing those with the same primary key; checked as by milvus_insert."""
     rt = runtime(ctx)
     budget = rt.settings.max_result_bytes
     limits.check_rows(len(rows), rt.settings.max_rows)
@@ -304,18 +299,17 @@ async def _ask_delete(
     return confirmations.ask(ctx, f"Delete {matched} rows of '{collection_name}' matching {filter!r}, for good?")
 
 
-@tool(title="Delete rows", destructive=True, idempotent=True)
+@tool(destructive=True, idempotent=True)
 async def milvus_delete(
     ctx: Context,
     collection_name: CollectionName,
     confirmed: Annotated[ElicitationResult[confirmations.Confirmation], Resolve(_ask_delete)],
-    ids: Annotated[Ids, Field(max_length=MAX_IDS, description="Primary keys. Give ids or filter.")] = None,
-    filter: Annotated[Filter, Field(description="e.g. 'year < 2000'. Give ids or filter.")] = None,
-    partition_name: Annotated[PartitionName, Field(description="Only within this partition.")] = None,
+    ids: Annotated[Ids, Field(max_length=MAX_IDS, description="Give ids or filter.")] = None,
+    filter: Annotated[Filter, Field(description="Give ids or filter.")] = None,
+    partition_name: PartitionName = None,
     database: Database = None,
 ) -> Deleted:
-    """Delete rows by `ids` or `filter`. Returns how many rows really existed and were deleted.
-    Example: {"collection_name": "docs", "filter": "year < 2000"}."""
+    """Delete rows; returns how many existed."""
     confirmations.check(confirmed, f"no rows of '{collection_name}' were deleted.")
     rt = runtime(ctx)
     t = rt.timeout

@@ -1,4 +1,7 @@
-"""Databases, and what this server is connected to."""
+"""Databases, and what this server is connected to.
+
+The databases are listed by milvus_server_info, with the default one and everything else an agent asks
+first about a server, rather than by a tool of their own: one call answers "where am I, what is here"."""
 
 from __future__ import annotations
 
@@ -16,13 +19,8 @@ from mcp_server_milvus.redact import redact
 from mcp_server_milvus.sessions import Session
 from mcp_server_milvus.tools import runtime, tool
 
-DatabaseName = Annotated[DatabaseRef, Field(description="Database name.")]
-NewDatabaseName = Annotated[NewDatabase, Field(description="Name of the new database.")]
-
-
-class DatabaseList(BaseModel):
-    databases: list[str]
-    default: str
+DatabaseName = DatabaseRef
+NewDatabaseName = NewDatabase
 
 
 class DatabaseChanged(BaseModel):
@@ -35,6 +33,17 @@ class EmbeddingOut(BaseModel):
     provider: str
     model: str
     dimension: int | None = Field(None, description="Known once the model has embedded a text.")
+
+
+class Limits(BaseModel):
+    """The limits in force, as the operator set them."""
+
+    max_result_bytes: int
+    timeout_seconds: float
+    schema_cache_ttl_seconds: float
+    max_rows: int = Field(description="Rows one insert or upsert may carry.")
+    max_limit: int = Field(description="The largest limit a query or search may ask for.")
+    max_concurrency: int = Field(description="Calls this server runs at once; more wait for a slot.")
 
 
 class ServerInfo(BaseModel):
@@ -50,34 +59,15 @@ class ServerInfo(BaseModel):
     server_version: str
     capabilities: dict[str, bool] = Field(description="What this backend supports, from its version.")
     default_database: str
+    databases: list[str] = Field(description="Every database this server shows.")
     mcp_server_version: str
-    max_result_bytes: int
-    timeout_seconds: float
-    schema_cache_ttl_seconds: float
-    max_rows: int = Field(description="Rows one insert or upsert may carry.")
-    max_limit: int = Field(description="The largest limit a query or search may ask for.")
-    max_concurrency: int = Field(description="Calls this server runs at once; more wait for a slot.")
+    limits: Limits
     embedding: EmbeddingOut | None = Field(None, description="Who embeds text; absent when nobody does.")
 
 
-@tool(title="List databases", read_only=True)
-async def milvus_list_databases(
-    ctx: Context,
-) -> DatabaseList:
-    """List the databases of the Milvus instance."""
-    rt = runtime(ctx)
-    t = rt.timeout
-
-    async def op(session: Session) -> DatabaseList:
-        existing = await session.client.list_databases(timeout=t)
-        return DatabaseList(databases=rt.visibility.visible_databases(existing), default=rt.settings.database)
-
-    return await rt.run(None, "list databases", op)
-
-
-@tool(title="Create a database")
+@tool()
 async def milvus_create_database(ctx: Context, database_name: NewDatabaseName) -> DatabaseChanged:
-    """Create a database. Pass its name as `database` to other tools to work in it."""
+    """Create a database; pass its name as database to work in it."""
     rt = runtime(ctx)
     t = rt.timeout
     rt.visibility.check_new_database(database_name)
@@ -100,14 +90,14 @@ async def _ask_drop_database(
     return confirmations.ask(ctx, f"Drop database '{database_name}', for good?")
 
 
-@tool(title="Drop a database", destructive=True)
+@tool(destructive=True)
 async def milvus_drop_database(
     ctx: Context,
     database_name: DatabaseName,
     confirm_name: ConfirmDatabase,
     confirmed: Annotated[ElicitationResult[confirmations.Confirmation], Resolve(_ask_drop_database)],
 ) -> DatabaseChanged:
-    """Drop an empty database. `confirm_name` must repeat `database_name`; drop its collections first."""
+    """Drop an empty database (drop its collections first)."""
     confirmations.check(confirmed, f"database '{database_name}' was not dropped.")
     rt = runtime(ctx)
     t = rt.timeout
@@ -140,15 +130,15 @@ async def milvus_drop_database(
     return await rt.run(None, "drop the database", op)
 
 
-@tool(title="Server info", read_only=True)
+@tool(read_only=True)
 async def milvus_server_info(
     ctx: Context,
 ) -> ServerInfo:
-    """What this server is connected to: the URI (credentials masked), the backend (Milvus Lite or a
-    Milvus server), its version, and the limits in force."""
+    """The connection (URI, credentials masked), Milvus version, capabilities, limits and databases."""
     rt = runtime(ctx)
 
     async def op(session: Session) -> ServerInfo:
+        existing = await session.client.list_databases(timeout=rt.timeout)
         capabilities = session.backend.capabilities
         version = capabilities.version
         s, e = rt.settings, rt.embedder
@@ -161,13 +151,16 @@ async def milvus_server_info(
             server_version=version,
             capabilities=capabilities.as_dict(),
             default_database=s.database,
+            databases=rt.visibility.visible_databases(existing),
             mcp_server_version=__version__,
-            max_result_bytes=s.max_result_bytes,
-            timeout_seconds=s.timeout,
-            schema_cache_ttl_seconds=s.schema_cache_ttl,
-            max_rows=s.max_rows,
-            max_limit=s.max_limit,
-            max_concurrency=s.max_concurrency,
+            limits=Limits(
+                max_result_bytes=s.max_result_bytes,
+                timeout_seconds=s.timeout,
+                schema_cache_ttl_seconds=s.schema_cache_ttl,
+                max_rows=s.max_rows,
+                max_limit=s.max_limit,
+                max_concurrency=s.max_concurrency,
+            ),
             embedding=EmbeddingOut(provider=e.name, model=e.model, dimension=e.known_dimension) if e else None,
         )
 
@@ -175,7 +168,6 @@ async def milvus_server_info(
 
 
 TOOLS = (
-    milvus_list_databases,
     milvus_create_database,
     milvus_drop_database,
     milvus_server_info,

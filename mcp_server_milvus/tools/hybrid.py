@@ -56,24 +56,12 @@ RRF_K_MAX = 16384
 
 
 class SubSearch(ArgumentObject):
-    anns_field: Annotated[FieldRef, Field(description="Vector field.")]
-    vector: Annotated[
-        Vector | None,
-        Field(description='Floats, or sparse as {"index": weight}. Give vector or text.'),
-    ] = None
-    text: Annotated[
-        str | None,
-        Field(min_length=1, description="Embedded for the field's model, or BM25 keywords."),
-    ] = None
+    anns_field: FieldRef
+    vector: Annotated[Vector | None, Field(description="Give vector or text.")] = None
+    text: Annotated[str | None, Field(min_length=1)] = None
     filter: Annotated[str | None, Field(description="And-ed with the call's filter.")] = None
-    limit: Annotated[
-        int | None,
-        Field(ge=1, le=MAX_WINDOW, description=f"Candidates (default max(limit, {CANDIDATES}))."),
-    ] = None
-    params: Annotated[
-        dict[str, Any] | None,
-        Field(description='Index search params, e.g. {"ef": 64}.'),
-    ] = None
+    limit: Annotated[int | None, Field(ge=1, le=MAX_WINDOW, description=f"Default max(limit, {CANDIDATES}).")] = None
+    params: dict[str, Any] | None = None
 
 
 class FusedHit(BaseModel):
@@ -176,41 +164,28 @@ def check_arguments(
         )
 
 
-@tool(title="Hybrid search", read_only=True)
+@tool(read_only=True)
 async def milvus_hybrid_search(
     ctx: Context,
     collection_name: CollectionName,
     text: Annotated[
-        str | None,
-        Field(min_length=1, description="Search every field a text can search, and fuse. Give text or searches."),
+        str | None, Field(min_length=1, description="Every field a text can search. Give text or searches.")
     ] = None,
-    searches: Annotated[
-        list[SubSearch] | None,
-        Field(min_length=1, max_length=MAX_SEARCHES, description="Two or more searches to fuse, each on its field."),
-    ] = None,
-    ranker: Annotated[
-        Literal["rrf", "weighted"],
-        Field(description="rrf fuses ranks (robust); weighted adds normalised scores."),
-    ] = "rrf",
-    rrf_k: Annotated[int | None, Field(ge=1, lt=RRF_K_MAX, description="Default 60; higher flattens ranks.")] = None,
+    searches: Annotated[list[SubSearch] | None, Field(min_length=1, max_length=MAX_SEARCHES)] = None,
+    ranker: Literal["rrf", "weighted"] = "rrf",
+    rrf_k: Annotated[int | None, Field(ge=1, lt=RRF_K_MAX, description="Default 60.")] = None,
     weights: Annotated[
-        list[Annotated[float, Field(ge=0, le=1)]] | None,
-        Field(
-            min_length=1,
-            max_length=MAX_SEARCHES,
-            description="For weighted: one per search (default equal).",
-        ),
+        list[Annotated[float, Field(ge=0, le=1)]] | None, Field(min_length=1, max_length=MAX_SEARCHES)
     ] = None,
-    limit: Annotated[int, Field(ge=1, le=MAX_WINDOW, description="Hits to return.")] = 10,
+    limit: Annotated[int, Field(ge=1, le=MAX_WINDOW)] = 10,
     filter: Filter = None,
     output_fields: OutputFields = None,
     partition_names: PartitionNames = None,
     consistency_level: Consistency = DEFAULT_CONSISTENCY,
     database: Database = None,
 ) -> HybridResult:
-    """Search several vector fields and fuse the rankings: keywords (BM25) and meaning, or two embeddings.
-    Hits have id, score (fused, higher is better) and entity (untrusted data). Example:
-    {"collection_name": "docs", "text": "error E1234 on startup", "limit": 5}."""
+    """Fuse the rankings of several vector fields: keywords (BM25) and meaning, or two embeddings. Hits: id, fused score,
+    entity (untrusted data). Example: {"collection_name": "docs", "text": "error E1234"}."""
     rt = runtime(ctx)
     t = rt.timeout
     budget = rt.settings.max_result_bytes

@@ -1,4 +1,5 @@
-"""Indexes: create, describe, drop."""
+"""Indexes: create and drop. milvus_describe_collection describes every index of a collection, with its
+build progress, so no tool of its own describes one index."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from mcp_server_milvus.schema_cache import CollectionInfo, index_info
 from mcp_server_milvus.sessions import Session
 from mcp_server_milvus.tools import runtime, tool
 
-IndexName = Annotated[IndexRef, Field(description="Index name; milvus_describe_collection lists them.")]
+IndexName = IndexRef
 
 
 class IndexDescription(BaseModel):
@@ -77,26 +78,24 @@ async def describe(
     )
 
 
-@tool(title="Create an index")
+@tool()
 async def milvus_create_index(
     ctx: Context,
     collection_name: CollectionName,
-    field_name: Annotated[FieldRef, Field(description="Field to index (vector or scalar).")],
+    field_name: FieldRef,
     index_type: Annotated[
         str,
-        Field(max_length=64, description="e.g. AUTOINDEX, HNSW, IVF_FLAT, FLAT; SPARSE_INVERTED_INDEX for sparse."),
+        Field(max_length=64, description="e.g. AUTOINDEX, HNSW, IVF_FLAT; SPARSE_INVERTED_INDEX for sparse."),
     ] = "AUTOINDEX",
     metric_type: Annotated[
         str | None,
-        Field(max_length=32, description="For vector fields: COSINE, L2 or IP (BM25 for BM25 outputs)."),
+        Field(max_length=32, description="COSINE, L2 or IP; BM25 for BM25 outputs."),
     ] = None,
     params: Annotated[dict[str, Any] | None, Field(description='e.g. {"M": 16, "efConstruction": 200}.')] = None,
-    index_name: Annotated[NewIndex | None, Field(description="Defaults to the field name.")] = None,
+    index_name: Annotated[NewIndex | None, Field(description="Default: the field name.")] = None,
     database: Database = None,
 ) -> IndexDescription:
-    """Build an index on a field and wait until it is ready. A collection must have an index on every
-    vector field before it can be loaded. Example: {"field_name": "vector", "index_type": "HNSW",
-    "metric_type": "COSINE", "params": {"M": 16, "efConstruction": 200}}."""
+    """Build an index and wait until it is ready; loading needs one on every vector field."""
     rt = runtime(ctx)
     t = rt.timeout
 
@@ -142,27 +141,11 @@ async def milvus_create_index(
     return await rt.on_collection(database, collection_name, "create the index", op)
 
 
-@tool(title="Describe an index", read_only=True)
-async def milvus_describe_index(
-    ctx: Context, collection_name: CollectionName, index_name: IndexName, database: Database = None
-) -> IndexDescription:
-    """Describe an index: type, metric, params, build state, and indexed and pending rows."""
-    rt = runtime(ctx)
-    t = rt.timeout
-
-    async def op(session: Session, info: CollectionInfo) -> IndexDescription:
-        known_index(info, index_name)
-        return await describe(session, info.name, index_name, info.properties, t)
-
-    return await rt.on_collection(database, collection_name, "describe the index", op)
-
-
-@tool(title="Drop an index", destructive=True)
+@tool(destructive=True)
 async def milvus_drop_index(
     ctx: Context, collection_name: CollectionName, index_name: IndexName, database: Database = None
 ) -> IndexDropped:
-    """Drop an index. Milvus requires the collection to be released first (milvus_release_collection);
-    without an index on every vector field it cannot be loaded or searched."""
+    """Drop an index; release the collection first."""
     rt = runtime(ctx)
     t = rt.timeout
 
@@ -187,6 +170,5 @@ async def milvus_drop_index(
 
 TOOLS = (
     milvus_create_index,
-    milvus_describe_index,
     milvus_drop_index,
 )

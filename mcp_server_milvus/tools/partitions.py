@@ -75,11 +75,11 @@ async def check_partitions(session: Session, info: CollectionInfo, names: list[s
     return existing
 
 
-@tool(title="List partitions", read_only=True)
+@tool(read_only=True)
 async def milvus_list_partitions(
     ctx: Context, collection_name: CollectionName, database: Database = None
 ) -> PartitionList:
-    """List a collection's partitions with their row counts, e.g. {"collection_name": "docs"}."""
+    """List a collection's partitions with their row counts."""
     rt = runtime(ctx)
     t = rt.timeout
 
@@ -105,15 +105,14 @@ async def milvus_list_partitions(
     return await rt.on_collection(database, collection_name, "list partitions", op)
 
 
-@tool(title="Create a partition")
+@tool()
 async def milvus_create_partition(
     ctx: Context,
     collection_name: CollectionName,
-    partition_name: Annotated[NewPartition, Field(description="Name of the new partition.")],
+    partition_name: NewPartition,
     database: Database = None,
 ) -> PartitionChanged:
-    """Create a partition in a collection; write to it with milvus_insert's partition_name.
-    Example: {"collection_name": "docs", "partition_name": "y2024"}."""
+    """Create a partition; write to it with milvus_insert's partition_name."""
     rt = runtime(ctx)
     t = rt.timeout
 
@@ -143,17 +142,16 @@ async def _ask_drop_partition(
     )
 
 
-@tool(title="Drop a partition", destructive=True)
+@tool(destructive=True)
 async def milvus_drop_partition(
     ctx: Context,
     collection_name: CollectionName,
-    partition_name: Annotated[PartitionRef, Field(description="The partition to drop, with all its rows.")],
+    partition_name: PartitionRef,
     confirm_name: ConfirmPartition,
     confirmed: Annotated[ElicitationResult[confirmations.Confirmation], Resolve(_ask_drop_partition)],
     database: Database = None,
 ) -> PartitionChanged:
-    """Drop a partition and all its rows, for good. `confirm_name` must repeat `partition_name`.
-    Example: {"collection_name": "docs", "partition_name": "y2024", "confirm_name": "y2024"}."""
+    """Drop a partition and all its rows, for good."""
     confirmations.check(confirmed, f"partition '{partition_name}' was not dropped.")
     rt = runtime(ctx)
     t = rt.timeout

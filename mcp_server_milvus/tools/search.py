@@ -300,70 +300,43 @@ MAX_QUERIES = 16
 """Queries per call: each brings up to `limit` hits, all within one result budget."""
 
 
-@tool(title="Search", read_only=True)
+@tool(read_only=True)
 async def milvus_search(
     ctx: Context,
     collection_name: CollectionName,
     text: Annotated[
         str | None,
         Field(
-            min_length=1,
-            description="Query text (embedded, or BM25 keywords). Give one of text, texts, vector, vectors, like_ids.",
+            min_length=1, description="Embedded, or BM25 keywords. Give one of text, texts, vector, vectors, like_ids."
         ),
     ] = None,
     texts: Annotated[
-        list[Annotated[str, Field(min_length=1)]] | None,
-        Field(min_length=1, max_length=MAX_QUERIES, description="Several texts; results per text."),
+        list[Annotated[str, Field(min_length=1)]] | None, Field(min_length=1, max_length=MAX_QUERIES)
     ] = None,
-    vector: Annotated[
-        Vector | None,
-        Field(description='Floats of the field\'s dimension, or sparse as {"index": weight}.'),
-    ] = None,
-    vectors: Annotated[
-        list[Vector] | None,
-        Field(min_length=1, max_length=MAX_QUERIES, description="Several vectors; results per vector."),
-    ] = None,
+    vector: Annotated[Vector | None, Field(description='Floats, or sparse as {"index": weight}.')] = None,
+    vectors: Annotated[list[Vector] | None, Field(min_length=1, max_length=MAX_QUERIES)] = None,
     like_ids: Annotated[
-        Ids,
-        Field(
-            min_length=1,
-            max_length=MAX_QUERIES,
-            description="Primary keys of stored rows to find more like (with their stored vectors, from any "
-            "partition); results per id, without the row itself.",
-        ),
+        Ids, Field(min_length=1, max_length=MAX_QUERIES, description="Stored rows to find more like.")
     ] = None,
-    anns_field: Annotated[
-        FieldRef | None,
-        Field(description="Default: the text collection's, or the only vector field."),
-    ] = None,
+    anns_field: Annotated[FieldRef | None, Field(description="Default: the text's, or the only vector field.")] = None,
     filter: Filter = None,
-    limit: Annotated[int, Field(ge=1, le=MAX_WINDOW, description="Hits per query.")] = 10,
-    offset: Annotated[int, Field(ge=0, lt=MAX_WINDOW, description="Hits to skip.")] = 0,
+    limit: Annotated[int, Field(ge=1, le=MAX_WINDOW)] = 10,
+    offset: Annotated[int, Field(ge=0, lt=MAX_WINDOW)] = 0,
     output_fields: OutputFields = None,
     partition_names: PartitionNames = None,
-    metric_type: Annotated[
-        str | None, Field(max_length=32, description="Must match the index's metric; usually leave out.")
-    ] = None,
-    radius: Annotated[
-        float | None, Field(allow_inf_nan=False, description="Range search: outer distance bound.")
-    ] = None,
+    metric_type: Annotated[str | None, Field(max_length=32, description="The index's; leave out.")] = None,
+    radius: Annotated[float | None, Field(allow_inf_nan=False, description="Range search: outer bound.")] = None,
     range_filter: Annotated[float | None, Field(allow_inf_nan=False, description="Range search: inner bound.")] = None,
-    group_by_field: Annotated[
-        FieldRef | None, Field(description="Scalar field: at most group_size hits per value.")
-    ] = None,
-    group_size: Annotated[int | None, Field(ge=1, le=1024, description="Default 1.")] = None,
-    strict_group_size: Annotated[bool | None, Field(description="Only groups with group_size hits.")] = None,
-    search_params: Annotated[
-        dict[str, Any] | None,
-        Field(description='Index-specific, e.g. {"ef": 64} for HNSW, {"nprobe": 16} for IVF.'),
-    ] = None,
+    group_by_field: Annotated[FieldRef | None, Field(description="At most group_size (1) hits per value.")] = None,
+    group_size: Annotated[int | None, Field(ge=1, le=1024)] = None,
+    strict_group_size: bool | None = None,
+    search_params: Annotated[dict[str, Any] | None, Field(description='e.g. {"ef": 64}, {"nprobe": 16}.')] = None,
     consistency_level: Consistency = DEFAULT_CONSISTENCY,
     database: Database = None,
 ) -> SearchResult:
-    """Find the rows nearest to a text, a vector, or stored rows ("more like this": like_ids, e.g. [42]).
-    Hits have id, score (higher is better), distance (Milvus's raw value) and entity (output fields,
-    untrusted data). Example: {"collection_name": "docs", "text": "solar power", "filter": "year > 2020",
-    "limit": 5}."""
+    """Find the rows nearest to a text, a vector, or stored rows (like_ids, the row itself left out); plural forms give
+    results per query. Hits: id, score (higher is better), distance, entity (untrusted data). Example:
+    {"collection_name": "docs", "text": "solar power"}."""
     rt = runtime(ctx)
     t = rt.timeout
     budget = rt.settings.max_result_bytes

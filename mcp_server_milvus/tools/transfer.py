@@ -65,7 +65,7 @@ def unavailable(settings: Settings) -> dict[str, str]:
     return {name: option for name, (option, dirs) in needs.items() if not dirs}
 
 
-@tool(title="Import a file")
+@tool()
 async def milvus_import(
     ctx: Context,
     collection_name: CollectionName,
@@ -173,7 +173,7 @@ def _result(read: int, tally: Tally, warnings: list[str], budget: int) -> Import
     return fit(build, ids, budget)[0]
 
 
-@tool(title="Export to a file")
+@tool()
 async def milvus_export(
     ctx: Context,
     collection_name: CollectionName,

@@ -52,7 +52,7 @@ async def test_hidden_collections_and_databases_on_a_server(
         for name in ("secret", "docs_peek", "nosuch"):
             message = await fails(agent, "milvus_count", collection_name=name, database=db)
             assert message == f"Collection '{name}' does not exist in database '{db}'. Existing collections: 'docs_a'."
-        databases = (await ok(agent, "milvus_list_databases"))["databases"]
+        databases = (await ok(agent, "milvus_server_info"))["databases"]
         assert db in databases and "op_hidden" not in databases
         for name in ("op_hidden", "op_nowhere"):
             message = await fails(agent, "milvus_list_collections", database=name)

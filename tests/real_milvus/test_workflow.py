@@ -8,10 +8,18 @@ with Strong consistency (`oracle`).
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from mcp import Client
 
 from tests.real_milvus.conftest import URI, Oracle, eventually, fails, ok, real_milvus, rows
+
+
+async def index_of(mcp: Client, collection: str, index_name: str, db: str) -> dict[str, Any]:
+    """One index as milvus_describe_collection describes it (with its build progress)."""
+    described = await ok(mcp, "milvus_describe_collection", collection_name=collection, database=db)
+    return next(i for i in described["indexes"] if i["index_name"] == index_name)
+
 
 pytestmark = real_milvus
 
@@ -203,7 +211,7 @@ async def test_indexes_create_describe_drop(mcp: Client, db: str) -> None:
     flushed = await ok(mcp, "milvus_flush", collection_name="c", database=db)
     assert flushed["row_count"] == 5
 
-    described = await ok(mcp, "milvus_describe_index", collection_name="c", index_name="v", database=db)
+    described = await index_of(mcp, "c", "v", db)
     assert described["index_type"] == "AUTOINDEX" and described["metric_type"] == "COSINE"
     assert described["field_name"] == "v"
     assert "release" in await fails(mcp, "milvus_drop_index", collection_name="c", index_name="v", database=db)
@@ -226,7 +234,7 @@ async def test_indexes_create_describe_drop(mcp: Client, db: str) -> None:
     )
     assert made["index_type"] == "HNSW" and made["metric_type"] == "L2"
     assert made["index_name"] == "v_hnsw"  # a real server keeps the name given (Milvus Lite does not)
-    again = await ok(mcp, "milvus_describe_index", collection_name="c", index_name="v_hnsw", database=db)
+    again = await index_of(mcp, "c", "v_hnsw", db)
     assert again["params"].get("M") in (8, "8"), again
     assert again["state"] == "Finished"
     assert again["indexed_rows"] == 5 and again["pending_index_rows"] == 0, again
@@ -345,11 +353,11 @@ async def test_search_range_and_offset(mcp: Client, db: str) -> None:
 
 
 async def test_databases(mcp: Client, oracle: Oracle) -> None:
-    listed = await ok(mcp, "milvus_list_databases")
+    listed = await ok(mcp, "milvus_server_info")
     assert "default" in listed["databases"] and "team" not in listed["databases"]
     assert (await ok(mcp, "milvus_create_database", database_name="team"))["created"] is True
     assert "already exists" in await fails(mcp, "milvus_create_database", database_name="team")
-    assert "team" in (await ok(mcp, "milvus_list_databases"))["databases"]
+    assert "team" in (await ok(mcp, "milvus_server_info"))["databases"]
 
     await ok(mcp, "milvus_create_collection", collection_name="notes", dimension=2, database="team")
     await ok(mcp, "milvus_insert", collection_name="notes", rows=[{"id": 1, "vector": [1, 2]}], database="team")
@@ -365,7 +373,7 @@ async def test_databases(mcp: Client, oracle: Oracle) -> None:
     assert "'notes'" in message and "drop those collections" in message
     await ok(mcp, "milvus_drop_collection", collection_name="notes", confirm_name="notes", database="team")
     assert (await ok(mcp, "milvus_drop_database", database_name="team", confirm_name="team"))["dropped"] is True
-    assert "team" not in (await ok(mcp, "milvus_list_databases"))["databases"]
+    assert "team" not in (await ok(mcp, "milvus_server_info"))["databases"]
     assert "team" not in oracle.client().list_databases()
 
 

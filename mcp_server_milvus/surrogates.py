@@ -9,9 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
+_PLAIN = frozenset({int, float, bool, type(None)})
+"""Item types that hold no text: a list of only these (a vector, a list of ids) needs no walk."""
+
 
 def lone_surrogate_at(value: Any, path: str = "") -> str | None:
     """The path (`rows[2].title`) of the first string, or key, that holds a lone surrogate; None if none does."""
+    if not _holds(value):  # the usual answer, found without building a path for every value
+        return None
     if isinstance(value, str):
         return None if value.isascii() or _encodable(value) else path
     if isinstance(value, dict):
@@ -29,6 +34,21 @@ def lone_surrogate_at(value: Any, path: str = "") -> str | None:
                 if found is not None:
                     return found
     return None
+
+
+def _holds(value: Any) -> bool:
+    """Whether `value` holds a lone surrogate anywhere (in a string, or a key)."""
+    if isinstance(value, str):
+        return not (value.isascii() or _encodable(value))
+    if isinstance(value, dict):
+        return any(
+            (isinstance(key, str) and not (key.isascii() or _encodable(key))) or _holds(item)
+            for key, item in value.items()
+        )
+    if isinstance(value, list | tuple):
+        # A vector or a list of ids: one pass in C over the item types instead of a Python loop.
+        return not _PLAIN.issuperset(map(type, value)) and any(_holds(item) for item in value)
+    return False
 
 
 def _encodable(text: str) -> bool:

@@ -13,7 +13,8 @@ process (the shared `milvus-lite server` child), for four callers of the same re
 
 `server tax` = tool-layer - direct: what the server itself adds to pymilvus. The engine's CPU per call
 (the `milvus-lite server` child, from /proc) is shown for scale. Then cProfile over the tool layer names
-the top functions (by own time, and cumulative ones of this package).
+the top functions (by own time, and cumulative ones of this package and the SDK), once for the tool layer
+and once through `mcp.Client(server)`.
 
 Standalone: `python -m benchmarks.profile [--rows N] [--calls N] [--top N]` starts its own engine and
 collection; `python -m benchmarks.run --only profile` runs it with the others.
@@ -125,7 +126,7 @@ def _top(profile: cProfile.Profile, calls: int, top: int) -> dict[str, list[list
         short = path.split("site-packages/")[-1].split("wt-tax/")[-1].split("/work/main/")[-1]
         rows.append([f"{short}:{line}({name})", round(tottime / calls * 1000, 3), round(cumtime / calls * 1000, 3)])
     own = sorted(rows, key=lambda r: -r[1])[:top]
-    ours = sorted((r for r in rows if r[0].startswith("mcp_server_milvus")), key=lambda r: -r[2])[:top]
+    ours = sorted((r for r in rows if r[0].startswith(("mcp_server_milvus", "mcp/"))), key=lambda r: -r[2])[:top]
     return {"tottime": own, "cumulative_ours": ours}
 
 
@@ -169,6 +170,12 @@ async def run(b: Bench, calls: int | None = None, top: int = 15, ops: tuple[str,
                     await _checked(await server.call_tool(*plan(i), ctx), plan(i)[0])
                 profile.disable()
                 profiles[op] = _top(profile, count, top)
+                profile = cProfile.Profile()  # the same through the SDK, both sides of it, in memory
+                profile.enable()
+                for i in range(count):
+                    await _checked(await mem.call_tool(*plan(i)), plan(i)[0])
+                profile.disable()
+                profiles[f"{op} in-memory"] = _top(profile, count, top)
     finally:
         await direct.close()
         await create_collection(b.lite_uri, SCRATCH, b.dim, 0, auto_id=True)  # empty again for other runs
@@ -231,7 +238,7 @@ def report(result: dict[str, Any]) -> str:
     for op, tops in result["profiles"].items():
         out.append(f"\n{op}: top functions by own time (ms per call: own, cumulative)")
         out.extend(f"  {own:7.3f} {cum:7.3f}  {name}" for name, own, cum in tops["tottime"])
-        out.append(f"{op}: this package by cumulative time")
+        out.append(f"{op}: this package and the SDK (mcp/) by cumulative time")
         out.extend(f"  {own:7.3f} {cum:7.3f}  {name}" for name, own, cum in tops["cumulative_ours"])
     return "\n".join(out)
 

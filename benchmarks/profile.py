@@ -39,7 +39,16 @@ import anyio
 import numpy as np
 from mcp import Client
 
-from benchmarks.harness import SERVER_READ, Bench, BenchError, create_collection, direct_search, make_rows, vectors
+from benchmarks.harness import (
+    SERVER_READ,
+    Bench,
+    BenchError,
+    create_collection,
+    direct_search,
+    make_rows,
+    tool_context,
+    vectors,
+)
 from benchmarks.procs import cpu_seconds, server_children, stdio_session
 
 OPS = ("search", "query", "insert")
@@ -74,21 +83,6 @@ def _direct(client: Any, op: str, arguments: dict[str, Any]) -> Awaitable[Any]:
             arguments["collection_name"], filter=arguments["filter"], **SERVER_READ, limit=10, offset=0, timeout=30
         )
     return client.insert(SCRATCH, arguments["rows"], timeout=30)
-
-
-def tool_context(server: Any) -> Any:
-    """A request context for `server.call_tool` outside the protocol: the tools read the server's runtime
-    from it (the lifespan must be running, e.g. inside `mcp.Client(server)`)."""
-    from mcp.server.context import ServerRequestContext
-    from mcp.server.mcpserver import Context
-
-    request = ServerRequestContext(
-        session=None,  # type: ignore[arg-type]  # no tool of a plain call talks back to the client
-        lifespan_context=server.runtime,
-        protocol_version="2025-11-25",
-        method="tools/call",
-    )
-    return Context(request_context=request, mcp_server=server)
 
 
 async def _checked(result: Any, tool: str) -> Any:

@@ -29,7 +29,19 @@ os.environ.pop("MILVUS_URI", None)
 
 import anyio
 
-from benchmarks import cache, charts, coldstart, concurrency, context, embeddings, guards, ingest, overhead, stall
+from benchmarks import (
+    cache,
+    charts,
+    coldstart,
+    concurrency,
+    context,
+    embeddings,
+    guards,
+    ingest,
+    overhead,
+    profile,
+    stall,
+)
 from benchmarks.harness import Bench, create_collection
 from benchmarks.procs import lite_server, settle
 
@@ -44,9 +56,10 @@ FAMILIES: dict[str, ModuleType] = {
     "guards": guards,
     "embeddings": embeddings,
     "stall": stall,
+    "profile": profile,
 }
 """Every benchmark, in the order they run."""
-NEEDS_ENGINE = {"context", "overhead", "cache", "concurrency", "ingest", "guards", "embeddings"}
+NEEDS_ENGINE = {"context", "overhead", "cache", "concurrency", "ingest", "guards", "embeddings", "profile"}
 """Benchmarks that use the shared `milvus-lite server` child and its search collection."""
 FAMILY_TIMEOUT = 900.0
 """Seconds one benchmark may take before it is abandoned (a hung child must not hang the run)."""
@@ -60,6 +73,7 @@ TITLES = {
     "guards": "Guards: the existence check and the 1 MB error path",
     "embeddings": "Embeddings: text in, against the model's own encode",
     "stall": "Stall: fast calls behind slow searches (stdio)",
+    "profile": "Profile: CPU ms per call (this process unless named; server tax = tool-layer - direct)",
 }
 
 

@@ -218,3 +218,18 @@ def wire_bytes(model: Any) -> int:
     """Bytes of a protocol result as compact JSON, the way it travels inside a JSON-RPC response."""
     data = model.model_dump(mode="json", by_alias=True, exclude_none=True)
     return len(json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode())
+
+
+def tool_context(server: Any) -> Any:
+    """A request context for `server.call_tool` outside the protocol: the tools read the server's runtime
+    from it (the lifespan must be running, e.g. inside `mcp.Client(server)`)."""
+    from mcp.server.context import ServerRequestContext
+    from mcp.server.mcpserver import Context
+
+    request = ServerRequestContext(
+        session=None,  # type: ignore[arg-type]  # no tool of a plain call talks back to the client
+        lifespan_context=server.runtime,
+        protocol_version="2025-11-25",
+        method="tools/call",
+    )
+    return Context(request_context=request, mcp_server=server)

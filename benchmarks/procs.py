@@ -29,6 +29,10 @@ from mcp.client.stdio import stdio_client
 from benchmarks.harness import CALL_TIMEOUT, HOST, SERVER, START_TIMEOUT, BenchError
 from mcp_server_milvus.engine.rundir import pid_alive
 
+SOURCE = str(Path(__file__).resolve().parent.parent)
+"""The checkout these benchmarks belong to: children run its `mcp_server_milvus`, not whichever one the
+environment installed (in a second worktree, the editable install points at the first)."""
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -86,6 +90,7 @@ def child_env(tmp: Path) -> dict[str, str]:
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
     env["XDG_DATA_HOME"] = str(tmp / "xdg")
     env["PYTHONUNBUFFERED"] = "1"
+    env["PYTHONPATH"] = SOURCE
     return env
 
 
@@ -127,7 +132,7 @@ def stdio_params(tmp: Path, *args: str) -> StdioServerParameters:
     return StdioServerParameters(
         command=sys.executable,
         args=["-m", "mcp_server_milvus", *args],
-        env={"XDG_DATA_HOME": str(tmp / "xdg"), "PYTHONUNBUFFERED": "1"},
+        env={"XDG_DATA_HOME": str(tmp / "xdg"), "PYTHONUNBUFFERED": "1", "PYTHONPATH": SOURCE},
         cwd=str(tmp),
     )
 

@@ -41,6 +41,7 @@ from benchmarks import (
     ingest,
     overhead,
     peer,
+    profile,
     scale,
     stall,
 )
@@ -61,9 +62,10 @@ FAMILIES: dict[str, ModuleType] = {
     "stall": stall,
     "flush": flush,
     "scale": scale,
+    "profile": profile,
 }
 """Every benchmark, in the order they run."""
-NEEDS_ENGINE = {"context", "overhead", "cache", "concurrency", "ingest", "guards", "embeddings", "peer"}
+NEEDS_ENGINE = {"context", "overhead", "cache", "concurrency", "ingest", "guards", "embeddings", "peer", "profile"}
 """Benchmarks that use the shared `milvus-lite server` child and its search collection."""
 FAMILY_TIMEOUT = 900.0
 """Seconds one benchmark may take before it is abandoned (a hung child must not hang the run)."""
@@ -80,6 +82,7 @@ TITLES = {
     "stall": "Stall: fast calls behind slow searches (stdio)",
     "flush": "Flush: metadata calls over unflushed rows, and auto-flush on Milvus Lite (stdio)",
     "scale": "Scale and memory: Milvus Lite engine process (stdio)",
+    "profile": "Profile: CPU ms per call (this process unless named; server tax = tool-layer - direct)",
 }
 
 

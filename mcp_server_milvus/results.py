@@ -59,7 +59,12 @@ def clean_row(row: dict[str, Any], hidden: set[str], int64_fields: frozenset[str
 
 
 def compact_json(model: BaseModel) -> str:
-    return json.dumps(dump(model), ensure_ascii=False, separators=(",", ":"))
+    return compact(dump(model))
+
+
+def compact(data: dict[str, Any]) -> str:
+    """The compact JSON of a dumped result: what the budget counts and the text content carries."""
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
 def dump(model: BaseModel) -> dict[str, Any]:

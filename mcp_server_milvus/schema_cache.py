@@ -9,6 +9,7 @@ for that collection too, since pymilvus never learns of changes made by other pr
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections.abc import Awaitable, Callable
@@ -102,11 +103,12 @@ class CollectionInfo:
         )
         return (self.fields, indexes, functions, self.enable_dynamic_field)
 
-    @property
+    # cached: read on every call and every hit, and the fields never change (the dataclass is frozen)
+    @functools.cached_property
     def primary(self) -> FieldInfo:
         return next(f for f in self.fields if f.is_primary)
 
-    @property
+    @functools.cached_property
     def int64_fields(self) -> frozenset[str]:
         """Fields whose integers follow the INT64 rule in results (strings beyond 2^53)."""
         return frozenset(f.name for f in self.fields if "INT64" in (f.type, f.element_type))

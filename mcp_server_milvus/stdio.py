@@ -13,6 +13,7 @@ import contextlib
 import json
 import logging
 import os
+import stat
 import sys
 from collections.abc import AsyncIterator, Iterator
 from io import TextIOWrapper
@@ -36,7 +37,11 @@ _INT_DIGITS = 4300  # Python's int-from-text limit (sys.get_int_max_str_digits):
 async def serve_stdio(lowlevel: Server[Any]) -> None:
     """Run `lowlevel` over stdin/stdout until stdin closes, as the SDK's `run_stdio_async` does."""
     with _wire_stdin() as wire:
-        stdin = anyio.wrap_file(TextIOWrapper(wire, encoding="utf-8", errors="replace"))
+        stdin = (
+            _pipe_lines(wire)
+            if _pollable(wire)
+            else anyio.wrap_file(TextIOWrapper(wire, encoding="utf-8", errors="replace"))
+        )
         messages_send, messages = anyio.create_memory_object_stream[SessionMessage | Exception](0)
         # stdin=_no_lines(): the SDK reader ends at once and its read stream goes unused; stdout stays the SDK's.
         async with stdio_server(stdin=_no_lines(), stdout=None) as (_, write_stream), anyio.create_task_group() as tg:
@@ -99,6 +104,56 @@ def _int(text: str) -> int | None:
 
 def _error(request_id: int | str | None, code: int, message: str) -> types.JSONRPCError:
     return types.JSONRPCError(jsonrpc="2.0", id=request_id, error=types.ErrorData(code=code, message=message))
+
+
+def _pollable(wire: BinaryIO) -> bool:
+    """Whether the event loop can wait on `wire` (a pipe or a socket, not on Windows): then lines are read
+    without a thread. A terminal or a file keeps the thread-backed reader."""
+    if os.name == "nt":
+        return False
+    try:
+        mode = os.fstat(wire.fileno()).st_mode
+    except (AttributeError, OSError, ValueError):
+        return False
+    return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
+
+
+async def _pipe_lines(wire: BinaryIO) -> AsyncIterator[str]:
+    """The lines of a pipe, read when the event loop reports it readable.
+
+    The thread-backed reader hands every line from a worker thread to the event loop, which cost the
+    server about as much CPU as a whole search's own work (see benchmarks/README.md, "Where a call's time
+    goes"). Lines end at a newline, a CR LF or a lone CR, as with the text reader; empty lines, which get
+    no answer anyway, are skipped; bytes that are not UTF-8 are replaced, as the text reader did."""
+    fd = wire.fileno()
+    blocking = os.get_blocking(fd)
+    os.set_blocking(fd, False)
+    buffered: list[bytes] = []  # the line read so far: a 1,000-row insert is megabytes, over many reads
+    try:
+        while True:
+            await anyio.wait_readable(fd)
+            try:
+                chunk = os.read(fd, 1 << 16)
+            except BlockingIOError:
+                continue
+            if not chunk:
+                break
+            if b"\r" in chunk:  # a \r\n split between two reads leaves an empty line, skipped below
+                chunk = chunk.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+            *ends, rest = chunk.split(b"\n")
+            for piece in ends:
+                buffered.append(piece)
+                line = b"".join(buffered)
+                buffered.clear()
+                if line:
+                    yield line.decode("utf-8", errors="replace") + "\n"
+            if rest:
+                buffered.append(rest)
+        if buffered:
+            yield b"".join(buffered).decode("utf-8", errors="replace")
+    finally:
+        with contextlib.suppress(OSError):
+            os.set_blocking(fd, blocking)
 
 
 async def _no_lines() -> AsyncIterator[str]:

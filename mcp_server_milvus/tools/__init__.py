@@ -37,7 +37,7 @@ from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, ConfigDict, PrivateAttr
 
 from mcp_server_milvus import audit, errors, schemas
-from mcp_server_milvus.results import compact_json, dump
+from mcp_server_milvus.results import compact, dump
 from mcp_server_milvus.runtime import Runtime
 
 logger = logging.getLogger(__name__)
@@ -129,9 +129,10 @@ def _sender(fn: ToolFn[P]) -> Callable[P, Awaitable[CallToolResult]]:
             with audit.tool_call(fn.__name__, kind, _database(kwargs), kwargs) as audited:
                 result = await call(*args, **kwargs)
                 audited.succeeded(result)
+        structured = dump(result)  # once: the text content is its compact JSON
         return CallToolResult(
-            content=[TextContent(type="text", text=compact_json(result))],
-            structured_content=dump(result),
+            content=[TextContent(type="text", text=compact(structured))],
+            structured_content=structured,
         )
 
     return send

@@ -495,12 +495,15 @@ async def milvus_search(
 def hits_of(session: Session, info: CollectionInfo, metric: str | None, raw: list[Any], hidden: set[str]) -> list[Hit]:
     """One query's hits as the agent sees them: scores higher-is-better, rows cleaned."""
     hits = []
+    primary = info.primary.name
+    left_out = hidden | {primary}
+    int64_fields = info.int64_fields
     for item in raw:
         distance = float(item.get("distance", 0.0))
-        entity = clean_row(dict(item.get("entity") or {}), hidden | {info.primary.name}, info.int64_fields)
+        entity = clean_row(dict(item.get("entity") or {}), left_out, int64_fields)
         hits.append(
             Hit(
-                id=clean(session.backend.hit_id(item, info.primary.name)),
+                id=clean(session.backend.hit_id(item, primary)),
                 score=session.backend.score(metric, distance),
                 distance=distance,
                 entity=entity,

@@ -39,6 +39,7 @@ from benchmarks import (
     flush,
     guards,
     ingest,
+    knobs,
     overhead,
     stall,
 )
@@ -57,12 +58,14 @@ FAMILIES: dict[str, ModuleType] = {
     "embeddings": embeddings,
     "stall": stall,
     "flush": flush,
+    "knobs": knobs,
 }
 """Every benchmark, in the order they run."""
 NEEDS_ENGINE = {"context", "overhead", "cache", "concurrency", "ingest", "guards", "embeddings"}
 """Benchmarks that use the shared `milvus-lite server` child and its search collection."""
 FAMILY_TIMEOUT = 900.0
-"""Seconds one benchmark may take before it is abandoned (a hung child must not hang the run)."""
+"""Seconds one benchmark may take before it is abandoned (a hung child must not hang the run); a module's own
+`TIMEOUT` overrides it."""
 TITLES = {
     "coldstart": "Cold start",
     "context": "Context cost",
@@ -74,6 +77,7 @@ TITLES = {
     "embeddings": "Embeddings: text in, against the model's own encode",
     "stall": "Stall: fast calls behind slow searches (stdio)",
     "flush": "Flush: metadata calls over unflushed rows, and auto-flush on Milvus Lite (stdio)",
+    "knobs": "Knobs: the stall scenario with each piece of the engine's tuning turned off (direct)",
 }
 
 
@@ -130,7 +134,7 @@ async def run_all(args: argparse.Namespace, tmp: Path) -> tuple[dict[str, Any], 
         print(f"== {name} ...", file=sys.stderr, flush=True)
         started = time.perf_counter()
         try:
-            with anyio.fail_after(FAMILY_TIMEOUT):
+            with anyio.fail_after(getattr(FAMILIES[name], "TIMEOUT", FAMILY_TIMEOUT)):
                 results[name] = await fn(b)
         except Exception as exc:
             traceback.print_exc()
@@ -139,7 +143,7 @@ async def run_all(args: argparse.Namespace, tmp: Path) -> tuple[dict[str, Any], 
         print(f"   {name}: {walls[name]} s", file=sys.stderr, flush=True)
 
     needs_engine = [n for n in args.only if n in NEEDS_ENGINE]
-    for name in (n for n in args.only if n not in NEEDS_ENGINE and n not in ("stall", "flush")):
+    for name in (n for n in args.only if n not in NEEDS_ENGINE and n not in ("stall", "flush", "knobs")):
         await one(name, FAMILIES[name].run)
     if needs_engine:
         with lite_server(tmp / "engine-data") as (uri, pid):
@@ -154,6 +158,8 @@ async def run_all(args: argparse.Namespace, tmp: Path) -> tuple[dict[str, Any], 
         await one("stall", stall.run)
     if "flush" in args.only:
         await one("flush", flush.run)
+    if "knobs" in args.only:
+        await one("knobs", knobs.run)
     return results, walls
 
 

@@ -45,12 +45,6 @@ def _lanes_off() -> None:
     host_lanes.Lanes.wrap = lambda self, servicer: None  # type: ignore[method-assign]
 
 
-def _nice_0() -> None:
-    from mcp_server_milvus.engine import host_lanes
-
-    host_lanes.HEAVY_NICE = 0
-
-
 def _gc_default() -> None:
     from mcp_server_milvus.engine import host
 
@@ -66,7 +60,6 @@ def _switch_default() -> None:
 VARIANTS: dict[str, Callable[[], None]] = {
     "all on": lambda: None,
     "lanes off": _lanes_off,
-    "nice 0": _nice_0,
     "GC default (700)": _gc_default,
     "switch interval 5 ms": _switch_default,
 }

@@ -13,6 +13,11 @@ what the GIL cannot:
 - A heavy lane call found cheap again (the collection was flushed, say) sends the next call back to
   the ordinary pool, so misjudging costs one call. Quick searches and queries on small collections
   never queue behind heavy ones.
+
+Still needed after auto-flush, between two flushes: with 3 searches of 15k unflushed rows in flight, quick
+calls took 1.0-3.3x longer at p50 without the lanes (list_collections 5.6-40 ms against 3.6-16 ms; never
+quicker) in 4 of 4 runs of `python -m benchmarks.run --only knobs`, measured under load. Over flushed rows
+they make no difference beyond that noise.
 """
 
 from __future__ import annotations

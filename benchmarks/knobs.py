@@ -2,7 +2,8 @@
 
 The engine process is started here, once per variant: all tuning on, and each knob turned off in turn.
 It runs as `python -m benchmarks.knobs VARIANT <engine.host arguments>`, which sets the variant's module
-constants and then calls `engine.host.main`: the product has no switch for its tuning, and needs none.
+constants and then calls `engine.host.main`: the product has no switch for its tuning, and needs none. (The
+heavy lane's lowered priority was a knob too, measured here and removed: see benchmarks/README.md "Knobs".)
 Each engine serves one database holding an UNFLUSHED-at-first `slow` collection (15k x 64) and a flushed
 10-row `tiny` in the same database (an agent works in one database). The load is `stall`'s "engine,
 direct" scenario (`stall._direct_calls`, `stall._measure`): N = 0, 1, 3 workers keep limit-100 searches of

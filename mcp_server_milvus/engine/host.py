@@ -34,8 +34,8 @@ if TYPE_CHECKING:
 SWITCH_INTERVAL = 0.0001
 """Seconds a thread may hold the GIL before another runnable thread gets it (Python's default: 0.005). With 3
 searches of 15k unflushed rows in flight, Python's 5 ms made quick RPCs slower at p50 in 4 of 4 runs:
-describe_collection 2.8-4.2x, list_collections 1.3-3.2x (`python -m benchmarks.run --only knobs`, measured
-under load; after an auto-flush, 1.1-1.5x)."""
+describe_collection 2.8-4.2x, list_collections 1.5-3.2x (`python -m benchmarks.run --only knobs`, measured
+under load; after an auto-flush, 1.0-1.9x)."""
 GC_THRESHOLD = 50_000
 """Net allocations between the engine's young-generation GC passes (Python's default: 700). At 700, 3
 searches of 15k unflushed rows in flight completed 1.2-1.6x fewer searches per second in 4 of 4 runs

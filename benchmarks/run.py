@@ -39,6 +39,7 @@ from benchmarks import (
     flush,
     guards,
     ingest,
+    knobs,
     overhead,
     peer,
     profile,
@@ -63,12 +64,16 @@ FAMILIES: dict[str, ModuleType] = {
     "flush": flush,
     "scale": scale,
     "profile": profile,
+    "knobs": knobs,
 }
 """Every benchmark, in the order they run."""
 NEEDS_ENGINE = {"context", "overhead", "cache", "concurrency", "ingest", "guards", "embeddings", "peer", "profile"}
 """Benchmarks that use the shared `milvus-lite server` child and its search collection."""
+LAST = ("stall", "flush", "knobs", "scale")
+"""Benchmarks that start engines of their own: they run after the shared child has stopped."""
 FAMILY_TIMEOUT = 900.0
-"""Seconds one benchmark may take before it is abandoned (a hung child must not hang the run)."""
+"""Seconds one benchmark may take before it is abandoned (a hung child must not hang the run); a module's own
+`TIMEOUT` overrides it."""
 TITLES = {
     "coldstart": "Cold start",
     "context": "Context cost",
@@ -83,6 +88,7 @@ TITLES = {
     "flush": "Flush: metadata calls over unflushed rows, and auto-flush on Milvus Lite (stdio)",
     "scale": "Scale and memory: Milvus Lite engine process (stdio)",
     "profile": "Profile: CPU ms per call (this process unless named; server tax = tool-layer - direct)",
+    "knobs": "Knobs: the stall scenario with each piece of the engine's tuning turned off (direct)",
 }
 
 
@@ -158,7 +164,7 @@ async def run_all(args: argparse.Namespace, tmp: Path) -> tuple[dict[str, Any], 
         print(f"== {name} ...", file=sys.stderr, flush=True)
         started = time.perf_counter()
         try:
-            with anyio.fail_after(FAMILY_TIMEOUT + extra_timeout(name, b)):
+            with anyio.fail_after(getattr(FAMILIES[name], "TIMEOUT", FAMILY_TIMEOUT) + extra_timeout(name, b)):
                 results[name] = await fn(b)
         except Exception as exc:
             traceback.print_exc()
@@ -167,7 +173,7 @@ async def run_all(args: argparse.Namespace, tmp: Path) -> tuple[dict[str, Any], 
         print(f"   {name}: {walls[name]} s", file=sys.stderr, flush=True)
 
     needs_engine = [n for n in args.only if n in NEEDS_ENGINE]
-    for name in (n for n in args.only if n not in NEEDS_ENGINE and n not in ("stall", "flush", "scale")):
+    for name in (n for n in args.only if n not in NEEDS_ENGINE and n not in LAST):
         await one(name, FAMILIES[name].run)
     if needs_engine:
         with lite_server(tmp / "engine-data") as (uri, pid):
@@ -178,7 +184,7 @@ async def run_all(args: argparse.Namespace, tmp: Path) -> tuple[dict[str, Any], 
             for name in needs_engine:
                 walls[f"settle before {name}"] = await settle([pid])
                 await one(name, FAMILIES[name].run)
-    for name in (n for n in ("stall", "flush", "scale") if n in args.only):
+    for name in (n for n in LAST if n in args.only):
         await one(name, FAMILIES[name].run)
     return results, walls
 

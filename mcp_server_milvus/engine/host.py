@@ -31,10 +31,15 @@ if TYPE_CHECKING:
     from mcp_server_milvus.engine.autoflush import AutoFlush
     from mcp_server_milvus.engine.host_lanes import Lanes
 
-SWITCH_INTERVAL = float(os.environ.get("MILVUS_MCP_ENGINE_SWITCH_INTERVAL", "0.0001"))
-"""Seconds a thread may hold the GIL before another runnable thread gets it (Python's default: 0.005)."""
+SWITCH_INTERVAL = 0.0001
+"""Seconds a thread may hold the GIL before another runnable thread gets it (Python's default: 0.005). With 3
+searches of 15k unflushed rows in flight, Python's 5 ms made quick RPCs slower at p50 in 4 of 4 runs:
+describe_collection 2.8-4.2x, list_collections 1.5-3.2x (`python -m benchmarks.run --only knobs`, measured
+under load; after an auto-flush, 1.0-1.9x)."""
 GC_THRESHOLD = 50_000
-"""Net allocations between the engine's young-generation GC passes (Python's default: 700)."""
+"""Net allocations between the engine's young-generation GC passes (Python's default: 700). At 700, 3
+searches of 15k unflushed rows in flight completed 1.2-1.6x fewer searches per second in 4 of 4 runs
+(`python -m benchmarks.run --only knobs`, measured under load); no difference once the rows are flushed."""
 POLL_SECONDS = 0.5
 IDLE_POLLS = 4
 """Polls without a live owner before the engine stops (2 s): a restarting server can re-attach."""

@@ -1,4 +1,4 @@
-"""Lanes for the engine's RPCs: reads that scan many rows wait their turn at low priority, so quick
+"""Lanes for the engine's RPCs: reads that scan many rows wait their turn on a lane of their own, so quick
 calls go first.
 
 Milvus Lite runs every RPC on threads of one interpreter. A search over 15k unflushed rows holds the
@@ -8,20 +8,21 @@ what the GIL cannot:
 
 - Every call of a scanning method (search, query, statistics) is timed in thread CPU seconds, per
   method and collection. Once a call on a collection costs `HEAVY_CPU_SECONDS` or more, the next ones run
-  on the heavy lane: `HEAVY_WORKERS` threads at `HEAVY_NICE` (Linux), fed in arrival order. At most
-  that many heavy calls compete with quick ones for the GIL, and the kernel runs a quick call's
-  thread as soon as it wakes rather than after a heavy one's time slice.
+  on the heavy lane: `HEAVY_WORKERS` threads, fed in arrival order. At most that many heavy calls
+  compete with quick ones for the GIL.
 - A heavy lane call found cheap again (the collection was flushed, say) sends the next call back to
   the ordinary pool, so misjudging costs one call. Quick searches and queries on small collections
   never queue behind heavy ones.
+
+Still needed after auto-flush, between two flushes: with 3 searches of 15k unflushed rows in flight, quick
+calls took 1.0-3.3x longer at p50 without the lanes (list_collections 5.6-40 ms against 3.6-16 ms; never
+quicker) in 4 of 4 runs of `python -m benchmarks.run --only knobs`, measured under load. Over flushed rows
+they make no difference beyond that noise.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import sys
-import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -34,27 +35,25 @@ logger = logging.getLogger(__name__)
 SCANNING = ("Search", "HybridSearch", "Query", "GetCollectionStatistics")
 """Servicer methods whose cost grows with the rows a read scans. Every other RPC (metadata, writes,
 index and load calls) always runs on the ordinary pool."""
-HEAVY_CPU_SECONDS = float(os.environ.get("MILVUS_MCP_ENGINE_HEAVY_CPU_SECONDS", "0.02"))
-HEAVY_WORKERS = int(os.environ.get("MILVUS_MCP_ENGINE_HEAVY_WORKERS", "1"))
-HEAVY_NICE = int(os.environ.get("MILVUS_MCP_ENGINE_HEAVY_NICE", "10"))
-"""A nice-10 thread yields to a nice-0 one on wakeup and gets about a tenth of a core against a busy one.
-With autogroup scheduling (most Linux desktops) that ranking holds among the engine's own session's
-threads; against programs of other sessions a heavy search was measured 1.3x slower (302 vs 231 ms p50,
-two busy loops in other sessions on 2 cores). 0 keeps heavy reads at normal priority."""
+HEAVY_CPU_SECONDS = 0.02
+"""Thread CPU seconds from which a scanning call counts as heavy: a limit-3 search of 10 rows costs well under a
+millisecond, a limit-100 search of 15k unflushed rows about 80 ms."""
+HEAVY_WORKERS = 1
+"""Heavy calls at once: with one, at most one of them competes with the quick calls for the GIL."""
 
 Handler = Callable[[Any, Any], Any]
 Key = tuple[str, str, str]
 
 
 class Lanes:
-    """The ordinary gRPC worker pool for quick calls, one low-priority lane for heavy ones."""
+    """The ordinary gRPC worker pool for quick calls, one lane for heavy ones."""
 
     def __init__(self, workers: int = HEAVY_WORKERS, threshold: float = HEAVY_CPU_SECONDS) -> None:
         self.threshold = threshold
         self.cost: dict[Key, float] = {}
         """Thread CPU seconds of the last call per (method, database, collection)."""
         self.announced: set[Key] = set()
-        self.heavy = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="heavy", initializer=_lower)
+        self.heavy = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="heavy")
 
     def wrap(self, servicer: Any) -> None:
         """Route the servicer's scanning methods through the lanes (in place)."""
@@ -107,13 +106,3 @@ class Lanes:
                     ms,
                     lane,
                 )
-
-
-def _lower() -> None:
-    """Run this heavy-lane thread at low priority (Linux: nice is per thread; elsewhere left as is)."""
-    if not HEAVY_NICE or not sys.platform.startswith("linux"):
-        return
-    try:
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HEAVY_NICE)
-    except OSError as exc:
-        logger.warning("Could not lower the heavy lane's priority: %s", exc)

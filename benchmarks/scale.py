@@ -10,7 +10,7 @@ benchmark process adds little CPU to what it times on a shared machine. Per size
    title VARCHAR, year INT64 (a schema field, so the filter below is not a JSON lookup).
 2. `milvus_insert` of 1,000 rows per call (explicit ids): rows/s = rows over the summed call time; the
    rows of a call are made just before it, so the benchmark never holds all of them.
-3. `milvus_flush` (Lite builds each segment's index at flush), then `milvus_describe_index` until no row
+3. `milvus_flush` (Lite builds each segment's index at flush), then `milvus_describe_collection` until no row
    is pending, then `procs.settle` until the engine is idle: after the flush Lite compacts the segments in
    the background and builds the compacted segment's HNSW index again, for a minute or more at 100k rows,
    and searches meanwhile are many times slower. That wait is reported ("busy after flush").
@@ -49,7 +49,7 @@ EARLY_SEARCHES = 10
 SETTLE_PER_ROW = 0.005
 """Seconds per row the engine may stay busy after the flush before searches start anyway: Lite compacts
 the flushed segments in the background and rebuilds their HNSW index (`Collection._bg_compact_and_index`),
-while milvus_describe_index already says Finished; searches in that window are many times slower. Idle
+while milvus_describe_collection already says Finished; searches in that window are many times slower. Idle
 means under 5% of a core over 2 s: under load a starved build dipped below the runner's usual 10% over
 0.5 s, and the searches after it still met the build, at up to 15 s each."""
 SECONDS_PER_ROW = 0.01
@@ -89,10 +89,12 @@ SCHEMA = {
 
 
 async def _until_indexed(client: RawStdio) -> dict[str, Any]:
-    """Poll milvus_describe_index until the build has finished and no row is pending; the last answer."""
+    """Poll milvus_describe_collection until the vector index has finished and no row is pending; the last
+    answer about that index."""
     with anyio.fail_after(INDEX_WAIT):
         while True:
-            index = await client.call("milvus_describe_index", {"collection_name": COLLECTION, "index_name": "vector"})
+            described = await client.call("milvus_describe_collection", {"collection_name": COLLECTION})
+            index = next(i for i in described["indexes"] if i["field_name"] == "vector")
             if not index.get("pending_index_rows") and str(index.get("state", "Finished")) == "Finished":
                 return index
             await anyio.sleep(0.5)

@@ -47,12 +47,21 @@ _IDEMPOTENT = frozenset(
 _READ_PREFIXES = ("list_", "describe_", "has_", "get_")
 
 
+_READS = frozenset({"query", "search", "hybrid_search", "get", "close", "aclose"})
+
+
 def changes_data(method: str) -> bool:
     """True for a pymilvus method that a retry could apply twice (insert, delete, create_*, drop_*, ...).
 
     Unknown methods count as changes. Private ones (`_get_connection`) pass: we use them only to read
     (ShowCollections, ListIndexes)."""
     return not (method.startswith("_") or method.startswith(_READ_PREFIXES) or method in _IDEMPOTENT)
+
+
+def changes_state(method: str) -> bool:
+    """True for a pymilvus method that may change what a listing shows: every data change, and loads,
+    releases and flushes, which a retry may repeat safely but which change load states and counts."""
+    return not (method.startswith("_") or method.startswith(_READ_PREFIXES) or method in _READS)
 
 
 @dataclass
@@ -64,6 +73,8 @@ class Ledger:
     changed: set[str | None] = field(default_factory=set)
     """The collections whose rows the call's data-changing methods may have changed; None for a change
     whose reach is not one collection's rows (a drop, a rename, a database change). See `row_counts`."""
+    touched: bool = False
+    """True once the call invoked a method that `changes_state` (see `Runtime.generation`)."""
 
 
 _ledger: ContextVar[Ledger | None] = ContextVar("milvus_call_ledger", default=None)
@@ -87,15 +98,18 @@ class Recorded:
 
     def __getattr__(self, name: str) -> Any:
         value = getattr(self._client, name)
-        if not callable(value) or not changes_data(name):
+        if not callable(value) or not changes_state(name):
             return value
+        writes = changes_data(name)
 
         @functools.wraps(value)
         def noted(*args: Any, **kwargs: Any) -> Any:
             ledger = _ledger.get()
             if ledger is not None:
-                ledger.wrote = ledger.wrote or name
-                ledger.changed.add(_rows_of(name, args, kwargs))
+                ledger.touched = True
+                if writes:
+                    ledger.wrote = ledger.wrote or name
+                    ledger.changed.add(_rows_of(name, args, kwargs))
             return value(*args, **kwargs)
 
         return noted

@@ -12,7 +12,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import replace
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import anyio
 from mcp.server.mcpserver.exceptions import ToolError
@@ -26,6 +26,7 @@ from mcp_server_milvus.limits import Gate
 from mcp_server_milvus.row_counts import RowCounts
 from mcp_server_milvus.schema_cache import CollectionInfo, SchemaCache, collection_info
 from mcp_server_milvus.sessions import Session, Sessions
+from mcp_server_milvus.single_flight import SingleFlight
 from mcp_server_milvus.visibility import Visibility
 
 logger = logging.getLogger(__name__)
@@ -53,6 +54,10 @@ class Runtime:
         """(database, collection) pairs released through this server: never loaded on demand."""
         self.listed: dict[str, list[str]] = {}
         """The collection names each database had at its last listing (see milvus_list_collections)."""
+        self.listings: SingleFlight[Any] = SingleFlight()
+        """Listings of one database under way at once share an answer (see `single_flight`)."""
+        self.generation = 0
+        """Moved on by every call that changed state, as it ends: a shared listing never predates one."""
         self._load_locks: dict[tuple[str, str, str], anyio.Lock] = {}
         self._write_locks: dict[tuple[str, str, str], anyio.Lock] = {}
         self.gate = Gate(settings.max_concurrency, settings.timeout)
@@ -127,6 +132,8 @@ class Runtime:
         finally:
             if ledger.changed:  # failed writes too: part of a batch may have been stored
                 self.counts.invalidate(self.sessions.endpoint, database, ledger.changed)
+            if ledger.touched:
+                self.generation += 1
 
     async def _changed(
         self, session: Session, info: CollectionInfo, fresh: bool, exc: Exception, load: bool

@@ -241,7 +241,8 @@ async def milvus_list_collections(ctx: Context, database: Database = None) -> Co
 
         return fit(build, listed, budget)[0]
 
-    return await rt.run(database, "list collections", op)
+    db = database or rt.settings.database
+    return await rt.listings.run(db, rt.generation, lambda: rt.run(db, "list collections", op))
 
 
 def _summary(name: str, count: tuple[int, bool] | None, state: str | None) -> CollectionSummary:

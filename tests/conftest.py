@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -84,3 +85,17 @@ async def make_docs(client: Client, n: int = 5, dim: int = 4, name: str = "docs"
     await ok(client, "milvus_create_collection", collection_name=name, dimension=dim, **create)
     if n:
         await ok(client, "milvus_insert", collection_name=name, rows=rows(n, dim))
+
+
+def cancelled_write(message: str, where: str = "default.docs") -> tuple[int, bool]:
+    """(rows written, a batch was in flight) from the log line of a write cancelled part-way.
+
+    A client that does not wait for its progress notification (legacy mode) lets the server finish more
+    batches before the cancel arrives, so a test reads how many whole batches the log names."""
+    written = re.search(rf"rows 0 to (\d+) \((\d+) rows\) were inserted into {re.escape(where)}", message)
+    assert written, message
+    n = int(written[2])
+    assert int(written[1]) == n - 1 and n % 1000 == 0 and n >= 1000, message
+    in_flight = "(in flight)" in message
+    assert in_flight or f"rows from {n} on were not inserted" in message, message
+    return n, in_flight

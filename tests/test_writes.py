@@ -56,6 +56,19 @@ async def test_insert_refuses_ids_that_exist_and_never_overwrites(client: Client
     assert await count(client, "docs") == 6
 
 
+async def test_a_bad_row_is_named_before_ids_that_exist(client: Client) -> None:
+    """The existence check runs while the rows are checked; a bad row still decides the error."""
+    await make_docs(client, n=5)
+    new = rows(3, start=3)
+    new[2]["vector"] = [1.0, 2.0]
+    message = await fails(client, "milvus_insert", collection_name="docs", rows=new)
+    assert message.startswith("Row 2: ") and "dimension" in message and "already exist" not in message, message
+    assert "already exist" in await fails(client, "milvus_insert", collection_name="docs", rows=rows(3, start=3))
+    bad_key = [*rows(2, start=10), {**rows(1, start=0)[0], "id": "x"}]  # a key the check cannot read
+    assert "Row 2: " in await fails(client, "milvus_insert", collection_name="docs", rows=bad_key)
+    assert await count(client, "docs") == 5
+
+
 async def test_duplicate_ids_in_one_batch_are_refused(client: Client) -> None:
     await make_docs(client, n=0)
     batch = rows(3) + rows(1, start=1)

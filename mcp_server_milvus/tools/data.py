@@ -16,7 +16,9 @@ from pydantic import BaseModel, Field
 
 from mcp_server_milvus import confirmations, errors, limits, validation
 from mcp_server_milvus.arguments import DEFAULT_CONSISTENCY, CollectionName, Database, Filter, Ids, PartitionName
+from mcp_server_milvus.errors import SchemaMismatch
 from mcp_server_milvus.failures import Failure, Op, during
+from mcp_server_milvus.gather import gather
 from mcp_server_milvus.results import clean, fit
 from mcp_server_milvus.runtime import Runtime
 from mcp_server_milvus.schema_cache import CollectionInfo
@@ -137,47 +139,71 @@ async def send(
     collection's write lock, so no other call through this server slips between them.
 
     `progress`, when given, hears of every batch (`total`: the rows of the whole call, when known)."""
-    t = rt.timeout
-    verb = "upserted" if upsert else "inserted"
-    pk = info.primary.name
     async with rt.write_lock(session, info.name):
         if not upsert and not info.primary.auto_id:
-            taken = await existing_keys(session, info, [row[pk] for row in rows], t)
-            if taken:
-                before = f"{tally.sent} rows were inserted before them" if tally.sent else "Nothing was written"
-                raise ToolError(
-                    f"{len(taken)} of these primary keys already exist in '{info.name}': "
-                    f"{errors.names([str(k) for k in clean(taken)])}. milvus_insert never overwrites: use "
-                    f"milvus_upsert to replace those rows, or give new ids. {before}."
-                )
-        write = session.client.upsert if upsert else session.client.insert
-        key = "upsert_count" if upsert else "insert_count"
-        kwargs: dict[str, Any] = {"timeout": t}
-        if partition:
-            kwargs["partition_name"] = partition
-        for start in range(0, len(rows), batch_rows):
-            batch = rows[start : start + batch_rows]
+            _refuse_taken(
+                await existing_keys(session, info, [row[info.primary.name] for row in rows], rt.timeout), info, tally
+            )
+        await _batches(rt, session, info, rows, partition, upsert, progress, tally, batch_rows=batch_rows, total=total)
+
+
+def _refuse_taken(taken: list[Any] | Exception, info: CollectionInfo, tally: Tally) -> None:
+    """Raise the existence check's failure, or refuse the ids it found."""
+    if isinstance(taken, Exception):
+        raise taken
+    if taken:
+        before = f"{tally.sent} rows were inserted before them" if tally.sent else "Nothing was written"
+        raise ToolError(
+            f"{len(taken)} of these primary keys already exist in '{info.name}': "
+            f"{errors.names([str(k) for k in clean(taken)])}. milvus_insert never overwrites: use "
+            f"milvus_upsert to replace those rows, or give new ids. {before}."
+        )
+
+
+async def _batches(
+    rt: Runtime,
+    session: Session,
+    info: CollectionInfo,
+    rows: list[dict[str, Any]],
+    partition: str | None,
+    upsert: bool,
+    progress: Progress | None,
+    tally: Tally,
+    *,
+    batch_rows: int,
+    total: int | None,
+) -> None:
+    """The write itself, batch by batch, under the write lock the caller holds."""
+    t = rt.timeout
+    verb = "upserted" if upsert else "inserted"
+    write = session.client.upsert if upsert else session.client.insert
+    key = "upsert_count" if upsert else "insert_count"
+    kwargs: dict[str, Any] = {"timeout": t}
+    if partition:
+        kwargs["partition_name"] = partition
+    for start in range(0, len(rows), batch_rows):
+        batch = rows[start : start + batch_rows]
+        try:
+            with during(Op.WRITE):
+                answer = await write(info.name, batch, **kwargs)
+        except BaseException as exc:
+            cancelled = isinstance(exc, anyio.get_cancelled_exc_class())
+            if tally.sent == 0 and not cancelled:
+                raise  # nothing was written
+            told = _partial(session, info, exc, verb, tally, len(batch), batch_rows)
+            if cancelled:
+                raise
+            raise told from None
+        tally.sent += len(batch)
+        tally.count += int(answer.get(key, len(batch)))
+        tally.ids.extend(answer.get("ids") or [])
+        if progress is not None:
+            of = f" of {total}" if total is not None else ""
             try:
-                with during(Op.WRITE):
-                    answer = await write(info.name, batch, **kwargs)
-            except BaseException as exc:
-                cancelled = isinstance(exc, anyio.get_cancelled_exc_class())
-                if tally.sent == 0 and not cancelled:
-                    raise  # nothing was written
-                told = _partial(session, info, exc, verb, tally, len(batch), batch_rows)
-                if cancelled:
-                    raise
-                raise told from None
-            tally.sent += len(batch)
-            tally.count += int(answer.get(key, len(batch)))
-            tally.ids.extend(answer.get("ids") or [])
-            if progress is not None:
-                of = f" of {total}" if total is not None else ""
-                try:
-                    await progress(tally.sent, total, f"{tally.sent}{of} rows {verb}")
-                except anyio.get_cancelled_exc_class() as exc:
-                    _partial(session, info, exc, verb, tally, 0, batch_rows)  # logged: nothing was in flight
-                    raise
+                await progress(tally.sent, total, f"{tally.sent}{of} rows {verb}")
+            except anyio.get_cancelled_exc_class() as exc:
+                _partial(session, info, exc, verb, tally, 0, batch_rows)  # logged: nothing was in flight
+                raise
 
 
 async def _write(
@@ -190,14 +216,51 @@ async def _write(
     progress: Progress,
 ) -> tuple[int, list[Any], str | None]:
     """Check every row, then send them in batches, with progress after each batch when there is more
-    than one. Returns Milvus's count, the ids it reported (made safe for JSON clients) and a warning."""
+    than one. Returns Milvus's count, the ids it reported (made safe for JSON clients) and a warning.
+
+    Where no model runs, an insert's existence check is asked of Milvus while the rows are checked here
+    (the engine answers it in its own process meanwhile), under the write lock, from the ids as given; a
+    check of the rows' own that fails wins over the existence check's answer or failure."""
     if partition:
         await check_partitions(session, info, [partition], rt.timeout)
-    rows, warning = await prepare(rt, info, rows, upsert)
     tally = Tally()
     several = len(rows) > BATCH_ROWS
-    await send(rt, session, info, rows, partition, upsert, progress if several else None, tally, total=len(rows))
+    report = progress if several else None
+    keys = None if upsert or info.primary.auto_id or _embeds(info) else _keys_as_given(rows, info)
+    if keys is None:
+        rows, warning = await prepare(rt, info, rows, upsert)
+        await send(rt, session, info, rows, partition, upsert, report, tally, total=len(rows))
+        return tally.count, clean(tally.ids), warning
+
+    async def taken() -> list[Any] | Exception:
+        try:
+            return await existing_keys(session, info, keys, rt.timeout)
+        except Exception as exc:  # raised once the rows are known to be good
+            return exc
+
+    async with rt.write_lock(session, info.name):
+        found, (rows, warning) = await gather(taken, lambda: prepare(rt, info, rows, upsert))
+        _refuse_taken(found, info, tally)
+        await _batches(
+            rt, session, info, rows, partition, upsert, report, tally, batch_rows=BATCH_ROWS, total=len(rows)
+        )
     return tally.count, clean(tally.ids), warning
+
+
+def _embeds(info: CollectionInfo) -> bool:
+    """Whether a text collection's model fills a dense field (a write that may take seconds before it is sent)."""
+    setup = setup_of(info)
+    return setup is not None and setup.dense_field is not None
+
+
+def _keys_as_given(rows: list[dict[str, Any]], info: CollectionInfo) -> list[Any] | None:
+    """The rows' primary keys in the key's type, or None when one is missing or wrong (the rows' check
+    names it)."""
+    pk = info.primary.name
+    try:
+        return validation.primary_keys([row[pk] for row in rows], info)
+    except (KeyError, SchemaMismatch):
+        return None
 
 
 def _partial(

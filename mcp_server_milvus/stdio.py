@@ -4,7 +4,8 @@ The SDK's stdio reader (mcp 2.3, `mcp.server.stdio`) drops a line that fails to 
 surrogate escape (`\\ud800`), JSON nested about 200 deep, or an integer of more than 4,300 digits. The client
 then waits forever. The SDK offers no hook, so we read stdin ourselves and answer such a line with a JSON-RPC
 error (-32700 parse error, -32600 invalid request) that carries the request's id when the line gives it up;
-stdout is still the SDK's (`stdio_server`), and so is everything past the line.
+everything past the line is still the SDK's (`stdio_server`). So is stdout, except that a pipe is written from the
+event loop by `_PipeWriter` rather than from a worker thread.
 """
 
 from __future__ import annotations
@@ -43,11 +44,17 @@ async def serve_stdio(lowlevel: Server[Any]) -> None:
             else anyio.wrap_file(TextIOWrapper(wire, encoding="utf-8", errors="replace"))
         )
         messages_send, messages = anyio.create_memory_object_stream[SessionMessage | Exception](0)
-        # stdin=_no_lines(): the SDK reader ends at once and its read stream goes unused; stdout stays the SDK's.
-        async with stdio_server(stdin=_no_lines(), stdout=None) as (_, write_stream), anyio.create_task_group() as tg:
-            tg.start_soon(_read_lines, stdin, messages_send, write_stream)
-            await lowlevel.run(messages, write_stream, lowlevel.create_initialization_options())
-            tg.cancel_scope.cancel()
+        # stdin=_no_lines(): the SDK reader ends at once and its read stream goes unused. stdout: ours when
+        # it is a pipe (see _PipeWriter), else None, and the SDK claims fd 1 and writes from a thread.
+        with _wire_stdout() as out:
+            stdout = _PipeWriter(out) if out is not None else None
+            async with (
+                stdio_server(stdin=_no_lines(), stdout=stdout) as (_, write_stream),  # type: ignore[arg-type]
+                anyio.create_task_group() as tg,
+            ):
+                tg.start_soon(_read_lines, stdin, messages_send, write_stream)
+                await lowlevel.run(messages, write_stream, lowlevel.create_initialization_options())
+                tg.cancel_scope.cancel()
 
 
 async def _read_lines(
@@ -109,11 +116,18 @@ def _error(request_id: int | str | None, code: int, message: str) -> types.JSONR
 def _pollable(wire: BinaryIO) -> bool:
     """Whether the event loop can wait on `wire` (a pipe or a socket, not on Windows): then lines are read
     without a thread. A terminal or a file keeps the thread-backed reader."""
+    try:
+        return _pollable_fd(wire.fileno())
+    except (AttributeError, OSError, ValueError):
+        return False
+
+
+def _pollable_fd(fd: int) -> bool:
     if os.name == "nt":
         return False
     try:
-        mode = os.fstat(wire.fileno()).st_mode
-    except (AttributeError, OSError, ValueError):
+        mode = os.fstat(fd).st_mode
+    except OSError:
         return False
     return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
 
@@ -182,3 +196,55 @@ def _wire_stdin() -> Iterator[BinaryIO]:
         yield os.fdopen(private, "rb", closefd=False)
     finally:
         os.dup2(private, 0)
+
+
+@contextlib.contextmanager
+def _wire_stdout() -> Iterator[int | None]:
+    """The wire's stdout on a private, non-blocking descriptor when it is a pipe or a socket, with fd 1
+    pointed at stderr meanwhile (as the SDK does when it claims fd 1), so that stray output of a library
+    or a child process misses the wire; None otherwise (a terminal, a file: the SDK's writer then claims it)."""
+    if not _pollable_fd(1):
+        yield None
+        return
+    import fcntl  # POSIX only, as is a pollable pipe
+
+    try:
+        private = fcntl.fcntl(1, fcntl.F_DUPFD_CLOEXEC, 3)
+    except OSError:
+        yield None
+        return
+    os.dup2(2, 1)
+    blocking = os.get_blocking(private)
+    os.set_blocking(private, False)
+    try:
+        yield private
+    finally:
+        with contextlib.suppress(OSError):
+            os.set_blocking(private, blocking)
+            os.dup2(private, 1)
+        with contextlib.suppress(OSError):
+            os.close(private)
+
+
+class _PipeWriter:
+    """The two methods the SDK's stdout writer calls, writing each message to a non-blocking pipe from the
+    event loop.
+
+    Why: the SDK's own writer hands every message to a worker thread twice (write, then flush): thread
+    switches that cost the stdio server a fifth of its CPU per search (benchmarks/README.md, "Where a
+    call's time goes"). A message that fits the pipe's buffer is written at once; a larger one waits for
+    the client to read, without blocking the loop."""
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+
+    async def write(self, text: str) -> None:
+        data = memoryview(text.encode("utf-8"))
+        while data:
+            try:
+                data = data[os.write(self._fd, data) :]
+            except BlockingIOError:
+                await anyio.wait_writable(self._fd)
+
+    async def flush(self) -> None:
+        """Nothing is buffered: `write` hands every byte to the pipe."""

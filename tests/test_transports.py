@@ -191,11 +191,11 @@ class RawStdioServer:
     A reader thread drains stdout line by line into a queue, so neither side can block on a full pipe.
     """
 
-    def __init__(self, tmp_path: Path, db: Path) -> None:
+    def __init__(self, tmp_path: Path, db: Path, *args: str) -> None:
         self.stderr_path = tmp_path / "raw.stderr"
         with self.stderr_path.open("wb") as err:
             self.proc = subprocess.Popen(
-                [*SERVER, "--uri", str(db)],
+                [*SERVER, "--uri", str(db), *args],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=err,
@@ -342,6 +342,27 @@ def test_stdio_stdout_carries_only_jsonrpc(tmp_path: Path) -> None:
     log_lines = [line for line in stderr.splitlines() if " INFO mcp_server_milvus" in line]
     assert any("Serving Milvus at" in line for line in log_lines), stderr
     assert any("Milvus Lite engine" in line or "Milvus Lite database" in line for line in log_lines), stderr
+
+
+def test_stdio_answers_larger_than_the_pipe_arrive_whole(tmp_path: Path) -> None:
+    """Answers are written to the stdout pipe from the event loop: one of several pipe buffers (64 KiB)
+    arrives whole, in order with the answers after it."""
+    server = RawStdioServer(tmp_path, tmp_path / "big.db", "--max-result-bytes", "1000000")
+    try:
+        server.initialize()
+        server.call("milvus_create_collection", collection_name="docs", dimension=4)
+        long_rows = [{**row, "title": "x" * 500 + str(row["id"])} for row in rows(1000)]
+        server.call("milvus_insert", collection_name="docs", rows=long_rows)
+        for _ in range(2):
+            got = server.call("milvus_query", collection_name="docs", filter="id >= 0", limit=1000)["rows"]
+            assert sorted(r["title"] for r in got) == sorted(r["title"] for r in long_rows)
+        assert max(len(line) for line in server.stdout_lines) > 4 * 65536
+        assert server.call("milvus_count", collection_name="docs")["count"] == 1000
+        server.close_stdin()
+        code, _ = wait_exit(server.proc)
+    finally:
+        stop(server.proc)
+    assert code == 0, server.stderr()
 
 
 def test_stdio_exits_when_stdin_closes_and_data_survives(tmp_path: Path) -> None:

@@ -120,12 +120,14 @@ EOF
         return 1
     fi
     [[ "$auth" == auth ]] && token="root:Milvus"  # the default superuser of Milvus 2.3
-    # Healthy is not always serving: wait (bounded) until a client gets an answer.
+    # Healthy is not always serving: wait (bounded) until a client gets an answer. After a SIGKILL the
+    # new instance may wait for the old one's etcd session to expire (common.session.ttl, 30 s): one CI
+    # run saw an authenticating restart still refuse connections 30 s on, so the bound is 90 s.
     "$PROJECT_PY" - "http://127.0.0.1:$PORT" "$token" <<'EOF'
 import sys, time
 from pymilvus import MilvusClient
 
-deadline = time.monotonic() + 30
+deadline = time.monotonic() + 90
 while True:
     try:
         version = MilvusClient(sys.argv[1], token=sys.argv[2], timeout=5).get_server_version()

@@ -40,7 +40,7 @@ TOKEN = "restart-user:s3cr3t-Restart-T0ken"
 def restart(*args: str) -> None:
     """$MILVUS_REAL_RESTART with `args` (`--stop`: kill only; `--auth`: start requiring a login)."""
     done = subprocess.run(
-        [*shlex.split(RESTART), *args], capture_output=True, text=True, timeout=150, stdin=subprocess.DEVNULL
+        [*shlex.split(RESTART), *args], capture_output=True, text=True, timeout=240, stdin=subprocess.DEVNULL
     )
     assert done.returncode == 0, done.stdout + done.stderr
     print(done.stdout.strip().splitlines()[-1])

@@ -131,79 +131,94 @@ async def send(
     *,
     batch_rows: int = BATCH_ROWS,
     total: int | None = None,
-) -> None:
-    """Send checked rows in batches, adding to `tally`; if one fails, say exactly what was already written.
+    unchecked: bool = False,
+) -> str | None:
+    """Send rows in batches, adding to `tally`; if one fails, say exactly what was already written.
 
     An insert never overwrites: ids that exist already (in any partition) are refused, which a Milvus
     server would otherwise store twice and Milvus Lite would overwrite. The check and the write hold the
     collection's write lock, so no other call through this server slips between them.
 
+    `rows` have been through `prepare`, unless `unchecked`: then they are checked here (no model runs for
+    them) while Milvus looks up their ids, which it answers in its own process meanwhile; a bad row still
+    decides the error. Returns the check's warning, if any.
+
     `progress`, when given, hears of every batch (`total`: the rows of the whole call, when known)."""
-    async with rt.write_lock(session, info.name):
-        if not upsert and not info.primary.auto_id:
-            _refuse_taken(
-                await existing_keys(session, info, [row[info.primary.name] for row in rows], rt.timeout), info, tally
-            )
-        await _batches(rt, session, info, rows, partition, upsert, progress, tally, batch_rows=batch_rows, total=total)
-
-
-def _refuse_taken(taken: list[Any] | Exception, info: CollectionInfo, tally: Tally) -> None:
-    """Raise the existence check's failure, or refuse the ids it found."""
-    if isinstance(taken, Exception):
-        raise taken
-    if taken:
-        before = f"{tally.sent} rows were inserted before them" if tally.sent else "Nothing was written"
-        raise ToolError(
-            f"{len(taken)} of these primary keys already exist in '{info.name}': "
-            f"{errors.names([str(k) for k in clean(taken)])}. milvus_insert never overwrites: use "
-            f"milvus_upsert to replace those rows, or give new ids. {before}."
-        )
-
-
-async def _batches(
-    rt: Runtime,
-    session: Session,
-    info: CollectionInfo,
-    rows: list[dict[str, Any]],
-    partition: str | None,
-    upsert: bool,
-    progress: Progress | None,
-    tally: Tally,
-    *,
-    batch_rows: int,
-    total: int | None,
-) -> None:
-    """The write itself, batch by batch, under the write lock the caller holds."""
     t = rt.timeout
     verb = "upserted" if upsert else "inserted"
-    write = session.client.upsert if upsert else session.client.insert
-    key = "upsert_count" if upsert else "insert_count"
-    kwargs: dict[str, Any] = {"timeout": t}
-    if partition:
-        kwargs["partition_name"] = partition
-    for start in range(0, len(rows), batch_rows):
-        batch = rows[start : start + batch_rows]
-        try:
-            with during(Op.WRITE):
-                answer = await write(info.name, batch, **kwargs)
-        except BaseException as exc:
-            cancelled = isinstance(exc, anyio.get_cancelled_exc_class())
-            if tally.sent == 0 and not cancelled:
-                raise  # nothing was written
-            told = _partial(session, info, exc, verb, tally, len(batch), batch_rows)
-            if cancelled:
-                raise
-            raise told from None
-        tally.sent += len(batch)
-        tally.count += int(answer.get(key, len(batch)))
-        tally.ids.extend(answer.get("ids") or [])
-        if progress is not None:
-            of = f" of {total}" if total is not None else ""
+    warning = None
+    async with rt.write_lock(session, info.name):
+        if unchecked:
+            rows, warning, taken = await _checked_and_taken(rt, session, info, rows, upsert)
+        else:
+            taken = await _taken(session, info, upsert, rows, t)
+        if taken:
+            before = f"{tally.sent} rows were inserted before them" if tally.sent else "Nothing was written"
+            raise ToolError(
+                f"{len(taken)} of these primary keys already exist in '{info.name}': "
+                f"{errors.names([str(k) for k in clean(taken)])}. milvus_insert never overwrites: use "
+                f"milvus_upsert to replace those rows, or give new ids. {before}."
+            )
+        write = session.client.upsert if upsert else session.client.insert
+        key = "upsert_count" if upsert else "insert_count"
+        kwargs: dict[str, Any] = {"timeout": t}
+        if partition:
+            kwargs["partition_name"] = partition
+        for start in range(0, len(rows), batch_rows):
+            batch = rows[start : start + batch_rows]
             try:
-                await progress(tally.sent, total, f"{tally.sent}{of} rows {verb}")
-            except anyio.get_cancelled_exc_class() as exc:
-                _partial(session, info, exc, verb, tally, 0, batch_rows)  # logged: nothing was in flight
-                raise
+                with during(Op.WRITE):
+                    answer = await write(info.name, batch, **kwargs)
+            except BaseException as exc:
+                cancelled = isinstance(exc, anyio.get_cancelled_exc_class())
+                if tally.sent == 0 and not cancelled:
+                    raise  # nothing was written
+                told = _partial(session, info, exc, verb, tally, len(batch), batch_rows)
+                if cancelled:
+                    raise
+                raise told from None
+            tally.sent += len(batch)
+            tally.count += int(answer.get(key, len(batch)))
+            tally.ids.extend(answer.get("ids") or [])
+            if progress is not None:
+                of = f" of {total}" if total is not None else ""
+                try:
+                    await progress(tally.sent, total, f"{tally.sent}{of} rows {verb}")
+                except anyio.get_cancelled_exc_class() as exc:
+                    _partial(session, info, exc, verb, tally, 0, batch_rows)  # logged: nothing was in flight
+                    raise
+    return warning
+
+
+async def _taken(
+    session: Session, info: CollectionInfo, upsert: bool, rows: list[dict[str, Any]], t: float
+) -> list[Any]:
+    """The ids of checked `rows` that an insert must not write because they exist; none for an upsert or
+    auto_id."""
+    if upsert or info.primary.auto_id:
+        return []
+    return await existing_keys(session, info, [row[info.primary.name] for row in rows], t)
+
+
+async def _checked_and_taken(
+    rt: Runtime, session: Session, info: CollectionInfo, rows: list[dict[str, Any]], upsert: bool
+) -> tuple[list[dict[str, Any]], str | None, list[Any]]:
+    """`prepare`'s rows and warning, and the ids that exist, looked up at once from the ids as given."""
+    keys = None if upsert or info.primary.auto_id else _keys_as_given(rows, info)
+    if keys is None:  # nothing to look up, or the rows' check names the missing or wrong id
+        checked, warning = await prepare(rt, info, rows, upsert)
+        return checked, warning, await _taken(session, info, upsert, checked, rt.timeout)
+
+    async def taken() -> list[Any] | Exception:
+        try:
+            return await existing_keys(session, info, keys, rt.timeout)
+        except Exception as exc:  # raised once the rows are known to be good
+            return exc
+
+    found, (checked, warning) = await gather(taken, lambda: prepare(rt, info, rows, upsert))
+    if isinstance(found, Exception):
+        raise found
+    return checked, warning, found
 
 
 async def _write(
@@ -218,47 +233,25 @@ async def _write(
     """Check every row, then send them in batches, with progress after each batch when there is more
     than one. Returns Milvus's count, the ids it reported (made safe for JSON clients) and a warning.
 
-    Where no model runs, an insert's existence check is asked of Milvus while the rows are checked here
-    (the engine answers it in its own process meanwhile), under the write lock, from the ids as given; a
-    check of the rows' own that fails wins over the existence check's answer or failure."""
+    Rows whose dense field a model fills are checked and embedded before the write lock is taken (that may
+    take seconds); other rows are checked under it, while Milvus looks up their ids."""
     if partition:
         await check_partitions(session, info, [partition], rt.timeout)
     tally = Tally()
-    several = len(rows) > BATCH_ROWS
-    report = progress if several else None
-    keys = None if upsert or info.primary.auto_id or _embeds(info) else _keys_as_given(rows, info)
-    if keys is None:
+    report = progress if len(rows) > BATCH_ROWS else None
+    setup = setup_of(info)
+    if setup is not None and setup.dense_field is not None:
         rows, warning = await prepare(rt, info, rows, upsert)
         await send(rt, session, info, rows, partition, upsert, report, tally, total=len(rows))
-        return tally.count, clean(tally.ids), warning
-
-    async def taken() -> list[Any] | Exception:
-        try:
-            return await existing_keys(session, info, keys, rt.timeout)
-        except Exception as exc:  # raised once the rows are known to be good
-            return exc
-
-    async with rt.write_lock(session, info.name):
-        found, (rows, warning) = await gather(taken, lambda: prepare(rt, info, rows, upsert))
-        _refuse_taken(found, info, tally)
-        await _batches(
-            rt, session, info, rows, partition, upsert, report, tally, batch_rows=BATCH_ROWS, total=len(rows)
-        )
+    else:
+        warning = await send(rt, session, info, rows, partition, upsert, report, tally, total=len(rows), unchecked=True)
     return tally.count, clean(tally.ids), warning
 
 
-def _embeds(info: CollectionInfo) -> bool:
-    """Whether a text collection's model fills a dense field (a write that may take seconds before it is sent)."""
-    setup = setup_of(info)
-    return setup is not None and setup.dense_field is not None
-
-
 def _keys_as_given(rows: list[dict[str, Any]], info: CollectionInfo) -> list[Any] | None:
-    """The rows' primary keys in the key's type, or None when one is missing or wrong (the rows' check
-    names it)."""
-    pk = info.primary.name
+    """The rows' primary keys in the key's type, or None when one is missing or wrong."""
     try:
-        return validation.primary_keys([row[pk] for row in rows], info)
+        return validation.primary_keys([row[info.primary.name] for row in rows], info)
     except (KeyError, SchemaMismatch):
         return None
 

@@ -25,13 +25,22 @@ import pydantic_core
 from anyio.streams.memory import MemoryObjectSendStream
 from mcp.server.lowlevel import Server
 from mcp.server.stdio import stdio_server
-from mcp.shared.message import SessionMessage
+from mcp.shared.message import ServerMessageMetadata, SessionMessage
 
 logger = logging.getLogger(__name__)
 
 PARSE_ERROR = -32700
 INVALID_REQUEST = -32600
 _INT_DIGITS = 4300  # Python's int-from-text limit (sys.get_int_max_str_digits): longer ints are not ids anyway
+
+
+class ParsedLine:
+    """The transport's `request` (`ctx.request_context.request`) of every message this reader passes on:
+    its text went through `parse`, whose JSON parser refuses lone surrogates, so the arguments need no
+    scan for them (`surrogates.py`, a 1,000-row insert's 2.4 ms). The SDK leaves it None for stdio."""
+
+
+PARSED = ServerMessageMetadata(request_context=ParsedLine())
 
 
 async def serve_stdio(lowlevel: Server[Any]) -> None:
@@ -67,7 +76,7 @@ async def _read_lines(
                     logger.warning("Refused an unreadable JSON-RPC line (%s)", error.error.message)
                     await answers.send(SessionMessage(error))
                 continue
-            await messages.send(SessionMessage(message))
+            await messages.send(SessionMessage(message, metadata=PARSED))
 
 
 def parse(line: str | bytes) -> types.JSONRPCMessage:

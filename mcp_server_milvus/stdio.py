@@ -85,8 +85,9 @@ def parse(line: str | bytes) -> types.JSONRPCMessage:
     The same parser (pydantic-core's, with the same limits: no lone surrogates, nesting under 200, integers
     under 4,300 digits) makes Python values, which are then validated. One step costs about 3x as much for
     a large line (14 ms against 5 ms for a 1,000-row insert of 128-d vectors, 2.6 MB): the message union is
-    tried member by member, each try building the arguments' values again. A line of bytes that is not
-    UTF-8 is read with U+FFFD in place of the bad bytes, as the text reader reads it.
+    tried member by member, each try building the arguments' values again. The SDK's streamable HTTP
+    transport reads a message the same way (`pydantic_core.from_json`, then `validate_python`). A line of
+    bytes that is not UTF-8 is read with U+FFFD in place of the bad bytes, as the text reader reads it.
     """
     try:
         value = pydantic_core.from_json(line)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import signal
@@ -473,6 +474,10 @@ def run(settings: Settings) -> None:
         settings.transport,
         "" if settings.transport == "stdio" else f" on {settings.host}:{settings.port}",
     )
+    # What start-up built (modules, pydantic's schemas, the tools: ~100k objects) lives as long as the process:
+    # out of the collector's sight, a full collection no longer walks it each time. 3 ms of a 1,000-row
+    # insert's CPU over stdio; no collect first (28 ms of start-up, for about 300 objects of garbage).
+    gc.freeze()
     try:
         if settings.transport == "stdio":
             _exit_on_signals(server)

@@ -18,7 +18,7 @@ from mcp_server_milvus.embeddings import create_provider
 from mcp_server_milvus.errors import did_you_mean, excerpt, names, unexpected
 from mcp_server_milvus.guides import instructions
 from mcp_server_milvus.runtime import Runtime
-from mcp_server_milvus.stdio import serve_stdio
+from mcp_server_milvus.stdio import ParsedLine, serve_stdio
 from mcp_server_milvus.surrogates import lone_surrogate_at
 from mcp_server_milvus.tools import (
     ToolFn,
@@ -112,7 +112,7 @@ class MilvusServer(MCPServer[Runtime]):
             raise ToolError(
                 f"Unknown tool '{excerpt(name, 60)}'.{did_you_mean(name, known)} Tools: {names(known, limit=40)}."
             )
-        where = lone_surrogate_at(arguments)
+        where = None if _parsed(context) else lone_surrogate_at(arguments)
         if where is not None:
             raise ToolError(
                 f"Argument '{where.encode('utf-8', 'backslashreplace').decode()}' of {name} is not valid text: it "
@@ -142,3 +142,14 @@ def build_server(settings: Settings) -> MilvusServer:
     Nothing here touches Milvus, nor loads an embedding model (that happens on the first text that needs it)."""
     embedder = create_provider(settings.embedding_provider, settings.embedding_model, settings.embedding_base_url)
     return MilvusServer(Runtime(settings, embedder))
+
+
+def _parsed(context: Context[Runtime, Any] | None) -> bool:
+    """Whether the call was read by our stdio reader, whose JSON parser already refused lone surrogates.
+    Every other call is scanned: an in-process client hands strings over as they are."""
+    if context is None:
+        return False
+    try:
+        return isinstance(context.request_context.request, ParsedLine)
+    except ValueError:  # a Context made outside a request has none
+        return False

@@ -11,9 +11,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+import mcp_types as types
 import pytest
+from pydantic import ValidationError
 
-from mcp_server_milvus.stdio import INVALID_REQUEST, PARSE_ERROR, refusal
+from mcp_server_milvus.stdio import INVALID_REQUEST, PARSE_ERROR, parse, refusal
 from tests.test_transports import EXIT_TIMEOUT, RawStdioServer, stop, wait_exit
 
 ANSWER_TIMEOUT = 20.0
@@ -101,3 +103,35 @@ def test_unreadable_notification_and_blank_line_get_no_answer() -> None:
     """JSON-RPC answers no notification, not even a broken one; a blank line is no message."""
     assert refusal('{"jsonrpc":"2.0","method":"notifications/x","params":{"a":"\\ud800"}}') is None
     assert refusal("   \n") is None
+
+
+READABLE = {
+    "a call": call_line(105, '{"collection_name":"docs","rows":[{"vector":[0.1,-2e-3,1e300]}]}'),
+    "nested 190 deep": call_line(106, '{"collection_name":' + "[" * 190 + "]" * 190 + "}"),
+    "int of 4,300 digits": call_line(107, '{"collection_name":' + "7" * 4300 + "}"),
+    "a notification": b'{"jsonrpc":"2.0","method":"notifications/initialized"}\r\n',
+    "a response": b'{"jsonrpc":"2.0","id":"s1","result":{}}',
+    "not ASCII": call_line(108, '{"collection_name":"caf\u00e9 \u65e5"}'),
+}
+
+
+@pytest.mark.parametrize("line", [*UNREADABLE.values(), *READABLE.values(), b"", b"  ", b"[1]", b"{} x"])
+def test_parse_reads_what_the_sdk_reads_and_refuses_what_it_refuses(line: bytes) -> None:
+    """`parse` (parse the JSON, then validate) is the SDK's one-step `validate_json`, for bytes and text."""
+    try:
+        expected: Any = types.jsonrpc_message_adapter.validate_json(line, by_name=False)
+    except ValidationError:
+        expected = ValueError
+    for given in (line, line.decode()):
+        if expected is ValueError:
+            with pytest.raises(ValueError):
+                parse(given)
+        else:
+            assert parse(given) == expected
+
+
+def test_parse_replaces_bytes_that_are_not_utf8() -> None:
+    """As the text reader reads them: U+FFFD in their place."""
+    message = parse(call_line(109, '{"collection_name":"a?"}').replace(b"a?", b"a\xff"))
+    assert isinstance(message, types.JSONRPCRequest)
+    assert message.params == {"name": "milvus_count", "arguments": {"collection_name": "a\ufffd"}}

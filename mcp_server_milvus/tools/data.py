@@ -16,9 +16,7 @@ from pydantic import BaseModel, Field
 
 from mcp_server_milvus import confirmations, errors, limits, validation
 from mcp_server_milvus.arguments import DEFAULT_CONSISTENCY, CollectionName, Database, Filter, Ids, PartitionName
-from mcp_server_milvus.errors import SchemaMismatch
 from mcp_server_milvus.failures import Failure, Op, during
-from mcp_server_milvus.gather import gather
 from mcp_server_milvus.results import clean, fit
 from mcp_server_milvus.runtime import Runtime
 from mcp_server_milvus.schema_cache import CollectionInfo
@@ -131,34 +129,27 @@ async def send(
     *,
     batch_rows: int = BATCH_ROWS,
     total: int | None = None,
-    unchecked: bool = False,
-) -> str | None:
-    """Send rows in batches, adding to `tally`; if one fails, say exactly what was already written.
+) -> None:
+    """Send checked rows in batches, adding to `tally`; if one fails, say exactly what was already written.
 
     An insert never overwrites: ids that exist already (in any partition) are refused, which a Milvus
     server would otherwise store twice and Milvus Lite would overwrite. The check and the write hold the
     collection's write lock, so no other call through this server slips between them.
 
-    `rows` have been through `prepare`, unless `unchecked`: then they are checked here (no model runs for
-    them) while Milvus looks up their ids, which it answers in its own process meanwhile; a bad row still
-    decides the error. Returns the check's warning, if any.
-
     `progress`, when given, hears of every batch (`total`: the rows of the whole call, when known)."""
     t = rt.timeout
     verb = "upserted" if upsert else "inserted"
-    warning = None
+    pk = info.primary.name
     async with rt.write_lock(session, info.name):
-        if unchecked:
-            rows, warning, taken = await _checked_and_taken(rt, session, info, rows, upsert)
-        else:
-            taken = await _taken(session, info, upsert, rows, t)
-        if taken:
-            before = f"{tally.sent} rows were inserted before them" if tally.sent else "Nothing was written"
-            raise ToolError(
-                f"{len(taken)} of these primary keys already exist in '{info.name}': "
-                f"{errors.names([str(k) for k in clean(taken)])}. milvus_insert never overwrites: use "
-                f"milvus_upsert to replace those rows, or give new ids. {before}."
-            )
+        if not upsert and not info.primary.auto_id:
+            taken = await existing_keys(session, info, [row[pk] for row in rows], t)
+            if taken:
+                before = f"{tally.sent} rows were inserted before them" if tally.sent else "Nothing was written"
+                raise ToolError(
+                    f"{len(taken)} of these primary keys already exist in '{info.name}': "
+                    f"{errors.names([str(k) for k in clean(taken)])}. milvus_insert never overwrites: use "
+                    f"milvus_upsert to replace those rows, or give new ids. {before}."
+                )
         write = session.client.upsert if upsert else session.client.insert
         key = "upsert_count" if upsert else "insert_count"
         kwargs: dict[str, Any] = {"timeout": t}
@@ -187,38 +178,6 @@ async def send(
                 except anyio.get_cancelled_exc_class() as exc:
                     _partial(session, info, exc, verb, tally, 0, batch_rows)  # logged: nothing was in flight
                     raise
-    return warning
-
-
-async def _taken(
-    session: Session, info: CollectionInfo, upsert: bool, rows: list[dict[str, Any]], t: float
-) -> list[Any]:
-    """The ids of checked `rows` that an insert must not write because they exist; none for an upsert or
-    auto_id."""
-    if upsert or info.primary.auto_id:
-        return []
-    return await existing_keys(session, info, [row[info.primary.name] for row in rows], t)
-
-
-async def _checked_and_taken(
-    rt: Runtime, session: Session, info: CollectionInfo, rows: list[dict[str, Any]], upsert: bool
-) -> tuple[list[dict[str, Any]], str | None, list[Any]]:
-    """`prepare`'s rows and warning, and the ids that exist, looked up at once from the ids as given."""
-    keys = None if upsert or info.primary.auto_id else _keys_as_given(rows, info)
-    if keys is None:  # nothing to look up, or the rows' check names the missing or wrong id
-        checked, warning = await prepare(rt, info, rows, upsert)
-        return checked, warning, await _taken(session, info, upsert, checked, rt.timeout)
-
-    async def taken() -> list[Any] | Exception:
-        try:
-            return await existing_keys(session, info, keys, rt.timeout)
-        except Exception as exc:  # raised once the rows are known to be good
-            return exc
-
-    found, (checked, warning) = await gather(taken, lambda: prepare(rt, info, rows, upsert))
-    if isinstance(found, Exception):
-        raise found
-    return checked, warning, found
 
 
 async def _write(
@@ -231,29 +190,14 @@ async def _write(
     progress: Progress,
 ) -> tuple[int, list[Any], str | None]:
     """Check every row, then send them in batches, with progress after each batch when there is more
-    than one. Returns Milvus's count, the ids it reported (made safe for JSON clients) and a warning.
-
-    Rows whose dense field a model fills are checked and embedded before the write lock is taken (that may
-    take seconds); other rows are checked under it, while Milvus looks up their ids."""
+    than one. Returns Milvus's count, the ids it reported (made safe for JSON clients) and a warning."""
     if partition:
         await check_partitions(session, info, [partition], rt.timeout)
+    rows, warning = await prepare(rt, info, rows, upsert)
     tally = Tally()
-    report = progress if len(rows) > BATCH_ROWS else None
-    setup = setup_of(info)
-    if setup is not None and setup.dense_field is not None:
-        rows, warning = await prepare(rt, info, rows, upsert)
-        await send(rt, session, info, rows, partition, upsert, report, tally, total=len(rows))
-    else:
-        warning = await send(rt, session, info, rows, partition, upsert, report, tally, total=len(rows), unchecked=True)
+    several = len(rows) > BATCH_ROWS
+    await send(rt, session, info, rows, partition, upsert, progress if several else None, tally, total=len(rows))
     return tally.count, clean(tally.ids), warning
-
-
-def _keys_as_given(rows: list[dict[str, Any]], info: CollectionInfo) -> list[Any] | None:
-    """The rows' primary keys in the key's type, or None when one is missing or wrong."""
-    try:
-        return validation.primary_keys([row[info.primary.name] for row in rows], info)
-    except (KeyError, SchemaMismatch):
-        return None
 
 
 def _partial(

@@ -11,6 +11,7 @@ COLORS = {
     "in-memory": "#55a868",
     "tool-layer": "#dd8452",
     "stdio": "#c44e52",
+    "stdio-bare": "#da8bc3",
     "http": "#8172b2",
     "this server": "#c44e52",
     "zilliztech 7d5187b": "#937860",

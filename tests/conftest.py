@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 from mcp import Client
 
@@ -87,15 +88,23 @@ async def make_docs(client: Client, n: int = 5, dim: int = 4, name: str = "docs"
         await ok(client, "milvus_insert", collection_name=name, rows=rows(n, dim))
 
 
-def cancelled_write(message: str, where: str = "default.docs") -> tuple[int, bool]:
-    """(rows written, a batch was in flight) from the log line of a write cancelled part-way.
+async def check_cancelled_write(client: Client, caplog: pytest.LogCaptureFixture) -> None:
+    """After a write to default.docs was cancelled part-way: its one log line names whole batches, and
+    milvus_count shows them (plus the batch in flight, when the line says one was).
 
     A client that does not wait for its progress notification (legacy mode) lets the server finish more
-    batches before the cancel arrives, so a test reads how many whole batches the log names."""
-    written = re.search(rf"rows 0 to (\d+) \((\d+) rows\) were inserted into {re.escape(where)}", message)
-    assert written, message
+    batches before the cancel arrives, so the line is read for how many."""
+    with anyio.fail_after(10):
+        while "part-way" not in caplog.text:
+            await anyio.sleep(0.05)
+    logged = [r.getMessage() for r in caplog.records if "part-way" in r.getMessage()]
+    assert len(logged) == 1 and "was cancelled" in logged[0], logged
+    written = re.search(r"rows 0 to (\d+) \((\d+) rows\) were inserted into default\.docs", logged[0])
+    assert written, logged
     n = int(written[2])
-    assert int(written[1]) == n - 1 and n % 1000 == 0 and n >= 1000, message
-    in_flight = "(in flight)" in message
-    assert in_flight or f"rows from {n} on were not inserted" in message, message
-    return n, in_flight
+    assert int(written[1]) == n - 1 and n % 1000 == 0 and n >= 1000, logged
+    in_flight = "(in flight)" in logged[0]
+    assert in_flight or f"rows from {n} on were not inserted" in logged[0], logged
+    await anyio.sleep(0.5)
+    counted = (await ok(client, "milvus_count", collection_name="docs"))["count"]
+    assert counted in ((n, n + 1000) if in_flight else (n,)), logged

@@ -12,7 +12,7 @@ from mcp import Client
 
 from mcp_server_milvus.config import Settings
 from mcp_server_milvus.server import MilvusServer, build_server
-from tests.conftest import cancelled_write, make_docs, ok, rows
+from tests.conftest import check_cancelled_write, make_docs, ok, rows
 
 pytestmark = pytest.mark.anyio
 
@@ -78,15 +78,7 @@ async def test_cancelled_while_reporting_logs_what_was_written(
                 )
 
             tg.start_soon(insert)
-        with anyio.fail_after(10):
-            while "part-way" not in caplog.text:
-                await anyio.sleep(0.05)
-        logged = [r.getMessage() for r in caplog.records if "part-way" in r.getMessage()]
-        assert len(logged) == 1 and "was cancelled" in logged[0], logged
-        n, in_flight = cancelled_write(logged[0])
-        await anyio.sleep(0.5)
-        counted = (await ok(client, "milvus_count", collection_name="docs"))["count"]
-        assert counted in ((n, n + 1000) if in_flight else (n,)), logged
+        await check_cancelled_write(client, caplog)
 
 
 async def test_a_failure_part_way_is_a_partial_write_with_counts_and_ids(tmp_path: Path) -> None:

@@ -4,7 +4,6 @@ child process (`python -m mcp_server_milvus`) the way an operator or a health pr
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -16,6 +15,7 @@ from mcp.client.stdio import StdioServerParameters, stdio_client
 
 from mcp_server_milvus.config import Settings
 from mcp_server_milvus.server import build_server
+from tests.children import free_port
 from tests.conftest import make_docs, ok
 
 pytestmark = [pytest.mark.anyio, pytest.mark.subprocess]
@@ -60,9 +60,7 @@ async def test_check_reports_a_lite_database(tmp_path: Path) -> None:
 
 
 async def test_check_fails_in_one_line_when_milvus_cannot_be_reached(tmp_path: Path) -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     started = time.monotonic()
     done = cli(tmp_path, "check", "--uri", f"http://127.0.0.1:{port}", "--timeout", "3")
     assert time.monotonic() - started < 30

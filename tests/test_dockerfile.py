@@ -6,14 +6,14 @@ from __future__ import annotations
 import json
 import os
 import shlex
-import socket
+import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
+from tests.children import free_port, stop, wait_listening
 from tests.test_check import REPO
 from tests.test_http_security import TOKEN, authed_client
 
@@ -71,9 +71,7 @@ async def test_the_entrypoint_command_line_starts_and_answers_mcp(tmp_path: Path
     reached over streamable HTTP on loopback: initialize and tools/list answer. Without a token it refuses
     to start, since it listens on every interface."""
     command, image_env = entrypoint()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MILVUS_", "MCP_"))}
     env.update(image_env, XDG_DATA_HOME=str(tmp_path / "data"), PYTHONPATH=REPO)
     argv = [sys.executable, "-m", "mcp_server_milvus", *command[1:], "--port", str(port)]  # the last --port wins
@@ -85,15 +83,7 @@ async def test_the_entrypoint_command_line_starts_and_answers_mcp(tmp_path: Path
     with log.open("wb") as err:
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err, env=env)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert proc.poll() is None, log.read_text()
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                    break
-            except OSError:
-                assert time.monotonic() < deadline, log.read_text()
-                time.sleep(0.1)
+        wait_listening(port, proc, log, 30)
         async with authed_client(port, TOKEN) as client:
             tools = {t.name for t in (await client.list_tools()).tools}
             assert {"milvus_list_collections", "milvus_insert"} <= tools
@@ -101,12 +91,7 @@ async def test_the_entrypoint_command_line_starts_and_answers_mcp(tmp_path: Path
             assert not listed.is_error, listed.content
         assert "on 0.0.0.0:" in log.read_text() and (tmp_path / "data" / "mcp-server-milvus" / "milvus.db").exists()
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+        stop(proc, signal.SIGTERM)
 
 
 def test_check_runs_after_the_entrypoint_options(tmp_path: Path) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +11,7 @@ from mcp import Client
 
 from mcp_server_milvus.config import Settings
 from mcp_server_milvus.server import build_server
+from tests.children import free_port
 from tests.conftest import fails, make_docs, ok, rows
 
 pytestmark = pytest.mark.anyio
@@ -150,12 +150,6 @@ async def test_released_collection_says_to_load_it(client: Client) -> None:
         assert "call milvus_load_collection first" in message, message
     await ok(client, "milvus_load_collection", collection_name="docs")
     assert (await ok(client, "milvus_count", collection_name="docs"))["count"] == 2
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 async def test_unreachable_milvus_names_the_redacted_uri() -> None:

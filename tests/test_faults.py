@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -29,29 +28,15 @@ from mcp_server_milvus.config import Settings
 from mcp_server_milvus.runtime import Runtime
 from mcp_server_milvus.server import build_server
 from mcp_server_milvus.sessions import Session
+from tests.children import HOST, free_port, listening, stop, wait_listening
 from tests.conftest import fails, ok, rows
 
 pytestmark = pytest.mark.anyio
 
-HOST = "127.0.0.1"
 MILVUS_LITE = Path(sys.executable).with_name("milvus-lite")
 CHECKOUT = Path(__file__).resolve().parents[1]
 TIMEOUT = 5.0
 """--timeout of the MCP servers under test: every call must answer (or fail) well within it."""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return int(s.getsockname()[1])
-
-
-def listening(port: int) -> bool:
-    try:
-        with socket.create_connection((HOST, port), timeout=0.5):
-            return True
-    except OSError:
-        return False
 
 
 class Milvus:
@@ -67,22 +52,12 @@ class Milvus:
         command = [str(MILVUS_LITE), "server", "--data-dir", str(self.data), "--host", HOST, "--port", str(self.port)]
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 60
-        while not listening(self.port):
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"milvus-lite server did not listen: {self.log.read_text()[-2000:]}")
-            time.sleep(0.02)
+        wait_listening(self.port, self.proc, self.log)
 
     def stop(self, sig: signal.Signals = signal.SIGTERM) -> None:
         if self.proc is None:
             return
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
+        stop(self.proc, sig)
         self.proc = None
         assert not listening(self.port)
 
@@ -305,19 +280,10 @@ def http_server(tmp: Path, uri: str) -> Iterator[tuple[int, Path]]:
     with log.open("ab") as err:
         proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=err, stderr=err, env=server_env(tmp))
     try:
-        deadline = time.monotonic() + 60
-        while not listening(port):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the HTTP server did not listen: {log.read_text()[-2000:]}")
-            time.sleep(0.05)
+        wait_listening(port, proc, log)
         yield port, log
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+        stop(proc, signal.SIGTERM)
 
 
 @pytest.mark.subprocess

@@ -30,9 +30,10 @@ from typer.testing import CliRunner
 from mcp_server_milvus.cli import app
 from mcp_server_milvus.config import Settings
 from mcp_server_milvus.sessions import tls_options
+from tests.children import HOST, free_port, stop, wait_listening
 from tests.conftest import fails, ok, rows
-from tests.test_staleness import MILVUS_LITE, wait_for_port
-from tests.test_transports import HOST, SERVER, TEST_TIMEOUT, child_env, free_port, http_server, stop, wait_exit
+from tests.test_staleness import MILVUS_LITE
+from tests.test_transports import SERVER, TEST_TIMEOUT, child_env, http_server, wait_exit
 
 pytestmark = pytest.mark.subprocess
 
@@ -346,7 +347,7 @@ def milvus_lite_server(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[b
             stdin=subprocess.DEVNULL,
         )
     try:
-        wait_for_port(port, proc, log)
+        wait_listening(port, proc, log)
         yield f"http://{HOST}:{port}", proc
     finally:
         stop(proc)

@@ -12,9 +12,10 @@ from mcp.shared._httpx_utils import create_mcp_http_client
 
 from mcp_server_milvus.config import Settings
 from mcp_server_milvus.server import build_server
+from tests.children import HOST
 from tests.conftest import fails, make_docs, ok
 from tests.test_http_security import TOKEN, WRONG, bearer, post_initialize
-from tests.test_transports import HOST, http_server
+from tests.test_transports import http_server
 
 pytestmark = [pytest.mark.anyio, pytest.mark.subprocess]
 

@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,6 +24,7 @@ from mcp.shared.exceptions import MCPError
 
 from mcp_server_milvus.config import Settings
 from mcp_server_milvus.server import MilvusServer
+from tests.children import free_port, stop, wait_listening
 from tests.conftest import fails, index_of, ok, rows
 
 pytestmark = pytest.mark.anyio
@@ -72,27 +71,6 @@ client.close()
 """
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for_port(port: int, proc: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"milvus-lite server exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(
-        f"milvus-lite server did not listen on {port} within {START_TIMEOUT} s:\n{log.read_text()[-3000:]}"
-    )
-
-
 @pytest.fixture(scope="module")
 def milvus_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """A standalone Milvus Lite server in its own process, shared by this module's tests."""
@@ -107,16 +85,11 @@ def milvus_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[s
             stdin=subprocess.DEVNULL,
         )
     try:
-        wait_for_port(port, proc, log)
+        wait_listening(port, proc, log, START_TIMEOUT)
         yield f"http://127.0.0.1:{port}", proc
     finally:
         proc.send_signal(signal.SIGCONT)  # in case a test left it stopped
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+        stop(proc, signal.SIGTERM)
 
 
 @pytest.fixture

@@ -16,7 +16,8 @@ import pytest
 from pydantic import ValidationError
 
 from mcp_server_milvus.stdio import INVALID_REQUEST, PARSE_ERROR, parse, refusal
-from tests.test_transports import EXIT_TIMEOUT, RawStdioServer, stop, wait_exit
+from tests.children import stop
+from tests.test_transports import EXIT_TIMEOUT, RawStdioServer, wait_exit
 
 ANSWER_TIMEOUT = 20.0
 

@@ -7,7 +7,6 @@ is bounded, every child process is killed in a `finally`, and only 127.0.0.1 is 
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import queue
@@ -31,12 +30,12 @@ from mcp.client.sse import sse_client
 from mcp.client.stdio import stdio_client
 
 from mcp_server_milvus import __version__
+from tests.children import HOST, free_port, stop
 from tests.conftest import ok, rows
 
 pytestmark = pytest.mark.subprocess
 
 SERVER = [sys.executable, "-m", "mcp_server_milvus"]
-HOST = "127.0.0.1"
 START_TIMEOUT = 20.0
 """Seconds for a server to start listening (HTTP transports)."""
 EXIT_TIMEOUT = 15.0
@@ -69,20 +68,6 @@ def stdio_params(tmp_path: Path, *args: str, env: dict[str, str] | None = None) 
         env={"XDG_DATA_HOME": str(tmp_path / "xdg"), "PYTHONPATH": SOURCE_ROOT, **(env or {})},
         cwd=str(tmp_path),
     )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
-
-
-def stop(proc: subprocess.Popen[Any]) -> None:
-    """Kill a child that is still running and reap it (for `finally` blocks)."""
-    if proc.poll() is None:
-        proc.kill()
-    with contextlib.suppress(subprocess.TimeoutExpired):  # a kill -9 that did not land: nothing more to do
-        proc.wait(timeout=10)
 
 
 def wait_exit(proc: subprocess.Popen[Any], timeout: float = EXIT_TIMEOUT) -> tuple[int, float]:

@@ -369,8 +369,8 @@ def serve(
         "auth_token": os.environ.pop("MILVUS_MCP_AUTH_TOKEN", None) or None,
         "auth_token_file": auth_token_file,
         "allow_unauthenticated": allow_unauthenticated,
-        "allowed_hosts": _split(allowed_hosts),
-        "allowed_origins": _split(allowed_origins),
+        "allowed_hosts": allowed_hosts,
+        "allowed_origins": allowed_origins,
         "allow_any_host": allow_any_host,
         "max_request_bytes": max_request_bytes,
         "audit_log": audit_log,
@@ -410,10 +410,6 @@ def _settings(values: dict[str, Any], uri: str | None, token: str | None) -> Set
         where = ".".join(str(p) for p in problem["loc"]) or "settings"
         typer.echo(f"Error: invalid {where}: {problem['msg']}", err=True)
         raise typer.Exit(2) from None
-
-
-def _split(values: str | None) -> tuple[str, ...]:
-    return tuple(v.strip() for v in (values or "").split(",") if v.strip())
 
 
 def _milvus_token(token: str | None, token_file: Path | None) -> str | None:

@@ -59,7 +59,9 @@ class Settings(BaseModel):
     databases: tuple[str, ...] = ()
     """Database names or glob patterns agents may see; empty: all. `database` must be one of them."""
 
-    @field_validator("tools", "exclude_tools", "collections", "databases", mode="before")
+    @field_validator(
+        "tools", "exclude_tools", "collections", "databases", "allowed_hosts", "allowed_origins", mode="before"
+    )
     @classmethod
     def _split(cls, value: object) -> object:
         """A comma-separated string (as the CLI and the environment give it) is a list; blanks are dropped."""

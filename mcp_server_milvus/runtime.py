@@ -82,21 +82,32 @@ class Runtime:
         return await self._call(database or self.settings.database, action, op)
 
     async def on_collection(
-        self, database: str | None, collection: str, action: str, op: OpFn[T], *, load: bool = False
+        self,
+        database: str | None,
+        collection: str,
+        action: str,
+        op: OpFn[T],
+        *,
+        load: bool = False,
+        progress: waiting.Report | None = None,
     ) -> T:
         """Run `op` with the collection's cached schema; load the collection first when `load`.
+
+        `progress` hears how a load made on demand goes (reads pass it; a write reports its batches on
+        the same token, whose progress must only rise, so its loads stay quiet).
 
         When `op` fails and the schema came from the cache, the schema is fetched again: if it changed
         (another program recreated the collection or an index), `op` runs once more on the live one.
         """
         db = database or self.settings.database
+        report = waiting.rising(progress) if progress is not None else None
 
         async def body(session: Session) -> T:
             info, fresh = await self.schema(session, collection)
             for attempt in range(2):
                 try:
                     if load:
-                        info = await self.ensure_loaded(session, info)
+                        info = await self.ensure_loaded(session, info, report=report)
                     return await op(session, info)
                 except Exception as exc:
                     if isinstance(exc, ToolError) and not isinstance(exc, errors.SchemaMismatch):

@@ -33,6 +33,20 @@ Step = tuple[float, str]
 POLL_SECONDS = 0.5
 
 
+def rising(report: Report) -> Report:
+    """`report`, passing on only notifications higher than the last it passed: a call that may wait twice
+    (a load retried once the schema changed under it) keeps the protocol's rising order."""
+    last = float("-inf")
+
+    async def passed_on(progress: float, total: float | None, message: str | None) -> None:
+        nonlocal last
+        if progress > last:
+            last = progress
+            await report(progress, total, message)
+
+    return passed_on
+
+
 async def building(
     report: Report, session: Session, collection: str, index_name: str, build: Callable[[], Awaitable[T]], t: float
 ) -> T:

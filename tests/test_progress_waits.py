@@ -11,7 +11,8 @@ import pytest
 from mcp import Client
 
 from mcp_server_milvus import waiting
-from mcp_server_milvus.server import MilvusServer
+from mcp_server_milvus.config import Settings
+from mcp_server_milvus.server import MilvusServer, build_server
 from tests.conftest import make_docs, ok, rows
 
 pytestmark = pytest.mark.anyio
@@ -187,3 +188,37 @@ async def test_create_collection_reports_each_step(server: MilvusServer, mode: s
         (3, 4, "Index on 'b' built"),
         (4, 4, "'pair' is loaded"),
     ]
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+@pytest.mark.parametrize("tool", ["milvus_search", "milvus_query", "milvus_count"])
+async def test_a_read_that_loads_on_demand_reports_the_load(db_path: str, mode: str, tool: str) -> None:
+    """Another server released the collection, so this one's first read loads it and says so; a read of a
+    loaded collection reports nothing."""
+    settings = Settings(uri=db_path, embedding_provider="none")
+    arguments: dict[str, Any] = {"collection_name": "docs"}
+    if tool == "milvus_search":
+        arguments["vector"] = rows(1)[0]["vector"]
+    elif tool == "milvus_query":
+        arguments["filter"] = "id >= 0"
+    async with Client(build_server(settings), raise_exceptions=True) as other:
+        await make_docs(other, n=2000)
+        await ok(other, "milvus_flush", collection_name="docs")
+        await ok(other, "milvus_release_collection", collection_name="docs")
+    async with Client(build_server(settings), raise_exceptions=True, mode=mode) as client:
+        for expected in ([(0, 100, "Loading 'docs'"), (100, 100, "'docs' is loaded")], []):
+            seen, progress = recorder()
+            result = await client.call_tool(tool, arguments, progress_callback=progress)
+            assert not result.is_error, result.content
+            assert ([seen[0], seen[-1]] if seen else seen) == expected, seen
+            assert rising(seen), seen
+
+
+async def test_a_second_wait_in_one_call_never_sends_progress_backwards() -> None:
+    """A load retried within one call (the schema changed under it) starts again at 0: `waiting.rising`
+    passes on only what is higher than the last notification sent."""
+    seen, progress = recorder()
+    report = waiting.rising(progress)
+    for done in (0, 50, 100, 0, 50, 100):
+        await report(done, 100, f"{done}")
+    assert seen == [(0, 100, "0"), (50, 100, "50"), (100, 100, "100")]

@@ -286,7 +286,7 @@ async def milvus_hybrid_search(
             result = build(1, squeezed=True)
         return result
 
-    return await rt.on_collection(database, collection_name, "search", op, load=True)
+    return await rt.on_collection(database, collection_name, "search", op, load=True, progress=ctx.report_progress)
 
 
 def fused_hit(session: Session, info: CollectionInfo, item: Any, hidden: set[str]) -> FusedHit:

@@ -228,7 +228,7 @@ async def milvus_query(
             result = build(1, squeezed=True)
         return result
 
-    return await rt.on_collection(database, collection_name, "query", op, load=True)
+    return await rt.on_collection(database, collection_name, "query", op, load=True, progress=ctx.report_progress)
 
 
 @tool(read_only=True)
@@ -256,7 +256,7 @@ async def milvus_count(
         warning = validation.empty_result_warning(filter, info) if count == 0 else None
         return CountResult(count=count, warning=warning)
 
-    return await rt.on_collection(database, collection_name, "count", op, load=True)
+    return await rt.on_collection(database, collection_name, "count", op, load=True, progress=ctx.report_progress)
 
 
 TOOLS = (

@@ -489,7 +489,7 @@ async def milvus_search(
             result = build(1, squeezed=True)
         return result
 
-    return await rt.on_collection(database, collection_name, "search", op, load=True)
+    return await rt.on_collection(database, collection_name, "search", op, load=True, progress=ctx.report_progress)
 
 
 def hits_of(session: Session, info: CollectionInfo, metric: str | None, raw: list[Any], hidden: set[str]) -> list[Hit]:

@@ -41,13 +41,16 @@ CLIENT_OPTIONS: dict[str, Any] = {
 }
 """Keyword arguments for every `AsyncMilvusClient`: a connection of its own, dialled afresh (see above)."""
 
-_IDEMPOTENT = frozenset(
-    {"query", "search", "hybrid_search", "get", "load_collection", "release_collection", "flush", "close", "aclose"}
-)
 _READ_PREFIXES = ("list_", "describe_", "has_", "get_")
-
-
 _READS = frozenset({"query", "search", "hybrid_search", "get", "close", "aclose"})
+_IDEMPOTENT = _READS | {"load_collection", "release_collection", "flush"}
+"""State changes a retry may repeat safely."""
+
+
+def changes_state(method: str) -> bool:
+    """True for a pymilvus method that may change what a listing shows: every data change, and loads,
+    releases and flushes, which a retry may repeat safely but which change load states and counts."""
+    return not (method.startswith("_") or method.startswith(_READ_PREFIXES) or method in _READS)
 
 
 def changes_data(method: str) -> bool:
@@ -55,13 +58,7 @@ def changes_data(method: str) -> bool:
 
     Unknown methods count as changes. Private ones (`_get_connection`) pass: we use them only to read
     (ShowCollections, ListIndexes)."""
-    return not (method.startswith("_") or method.startswith(_READ_PREFIXES) or method in _IDEMPOTENT)
-
-
-def changes_state(method: str) -> bool:
-    """True for a pymilvus method that may change what a listing shows: every data change, and loads,
-    releases and flushes, which a retry may repeat safely but which change load states and counts."""
-    return not (method.startswith("_") or method.startswith(_READ_PREFIXES) or method in _READS)
+    return changes_state(method) and method not in _IDEMPOTENT
 
 
 @dataclass

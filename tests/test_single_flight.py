@@ -6,7 +6,6 @@ from __future__ import annotations
 from contextlib import suppress
 
 import anyio
-import anyio.abc
 import pytest
 from mcp import Client
 

@@ -57,7 +57,7 @@ async def test_insert_refuses_ids_that_exist_and_never_overwrites(client: Client
 
 
 async def test_a_bad_row_is_named_before_ids_that_exist(client: Client) -> None:
-    """The existence check runs while the rows are checked; a bad row still decides the error."""
+    """The rows are checked before Milvus is asked which ids exist: a bad row decides the error, taken ids or not."""
     await make_docs(client, n=5)
     new = rows(3, start=3)
     new[2]["vector"] = [1.0, 2.0]

@@ -82,24 +82,29 @@ async def _listing(b: Bench, rows: int, samples: int, rounds: int) -> dict[str, 
             # Idle and loaded rounds alternate, so that load from other programs lands on both alike.
             idle_raw: dict[str, list[float]] = {name: [] for name in calls}
             loaded: list[float] = []
+            quiet: list[float] = []
             slow: list[float] = []
             per_round = max(2, samples // rounds)
             for _ in range(rounds):
                 for name, fn in calls.items():
                     idle_raw[name] += await _times(fn, per_round)
-                more_loaded, more_slow = await _listings_under_load(c, queries, per_round)
+                more_loaded, more_slow = await _listings_under_load(c, queries, per_round, SEARCHERS)
                 loaded += more_loaded
                 slow += more_slow
+                quiet += (await _listings_under_load(c, queries, per_round, 0))[0]
             idle = {name: summarize(times) for name, times in idle_raw.items()}
     finally:
         await anyio.to_thread.run_sync(reap_engine, db, pid)
     list_idle = idle["milvus_list_collections"]["p50_ms"]
     under = summarize(loaded)
     under["p50_ratio"] = ratio(under["p50_ms"], list_idle)
+    in_flight = summarize(quiet)
+    in_flight["p50_ratio"] = ratio(in_flight["p50_ms"], list_idle)
     return {
         "first_listing_ms": round(first * 1000, 1),
         "idle": idle,
         "under_load": under,
+        "in_flight_only": in_flight,
         "slow_search": summarize(slow),
         "targets": [
             {
@@ -120,8 +125,10 @@ async def _listing(b: Bench, rows: int, samples: int, rounds: int) -> dict[str, 
 
 
 async def _listings_under_load(
-    c: RawStdio, queries: list[list[float]], samples: int
+    c: RawStdio, queries: list[list[float]], samples: int, searchers: int
 ) -> tuple[list[float], list[float]]:
+    """Listing latencies with LISTINGS_IN_FLIGHT listers at once, beside `searchers` slow searches (0: the
+    control, which shows what the listings in flight cost each other), and the searches' latencies."""
     stop = anyio.Event()
     listings: list[float] = []
     slow: list[float] = []
@@ -133,7 +140,7 @@ async def _listings_under_load(
             started = anyio.current_time()
             await c.call("milvus_search", args)
             slow.append(anyio.current_time() - started)
-            i += SEARCHERS
+            i += searchers
 
     async def lister() -> None:
         while len(listings) < samples:
@@ -143,9 +150,9 @@ async def _listings_under_load(
             await anyio.sleep(0.01)
 
     async with anyio.create_task_group() as tg:
-        for k in range(SEARCHERS):
+        for k in range(searchers):
             tg.start_soon(searcher, k)
-        await anyio.sleep(0.5)
+        await anyio.sleep(0.5 if searchers else 0)
         async with anyio.create_task_group() as listers:
             for _ in range(LISTINGS_IN_FLIGHT):
                 listers.start_soon(lister)
@@ -285,6 +292,13 @@ def table(result: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
         f"{under['p50_ratio']:.2f}x idle",
     )
     add("  the slow searches", listing["slow_search"])
+    if "in_flight_only" in listing:
+        quiet = listing["in_flight_only"]
+        add(
+            f"list_collections, {LISTINGS_IN_FLIGHT} listings in flight, no searches",
+            quiet,
+            f"{quiet['p50_ratio']:.2f}x idle",
+        )
     for label, key in (("auto-flush 2 s", "ingest_auto_flush_2s"), ("auto-flush off", "ingest_auto_flush_off")):
         block = result[key]
         add(f"search after ingest, {label}", block["search"], f"ingest {block['ingest_s']} s")

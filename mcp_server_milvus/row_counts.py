@@ -26,12 +26,17 @@ class RowCounts:
     def __init__(self, ttl: float) -> None:
         self.ttl = ttl
         self._entries: dict[Key, tuple[int, float]] = {}
-        self._flights: dict[Key, anyio.Event] = {}
+        self._flights: dict[Key, tuple[anyio.Event, float]] = {}
+        """Counts under way, and when each began."""
         self._epoch = 0
         """Bumped by every invalidation, so a count that overlapped a write is not kept."""
 
-    async def get(self, key: Key, count: Callable[[], Awaitable[int]]) -> tuple[int, bool]:
-        """(rows, exact): `exact` is true when the rows were counted by this call (or one it waited on)."""
+    async def get(self, key: Key, count: Callable[[], Awaitable[int]], since: float | None = None) -> tuple[int, bool]:
+        """(rows, exact): `exact` is true when the rows were counted by this call (or one it waited on).
+
+        With `since` (a `time.monotonic()` value), a count that one waited on is exact only if it began at
+        or after `since`: a caller that keeps its answer while nothing changes after `since` (the listing,
+        see `single_flight`) must not keep a count that may predate a change before `since`."""
         while True:
             cached = self._entries.get(key)
             if cached is not None and time.monotonic() - cached[1] < self.ttl:
@@ -39,12 +44,14 @@ class RowCounts:
             flight = self._flights.get(key)
             if flight is None:
                 break
-            await flight.wait()
+            done_event, began = flight
+            await done_event.wait()
             done = self._entries.get(key)
             if done is not None and done[1] >= time.monotonic() - self.ttl:
-                return done[0], True
+                return done[0], since is None or began >= since
             # the leader failed, was cancelled, or a write overlapped it: count ourselves
-        flight = self._flights[key] = anyio.Event()
+        event = anyio.Event()
+        self._flights[key] = (event, time.monotonic())
         epoch = self._epoch
         try:
             rows = await count()
@@ -53,7 +60,7 @@ class RowCounts:
             return rows, True
         finally:
             del self._flights[key]
-            flight.set()
+            event.set()
 
     def invalidate(self, endpoint: str, database: str, collections: Iterable[str | None]) -> None:
         """Forget the counts of `collections` in `database`; None among them forgets every count of

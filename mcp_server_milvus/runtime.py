@@ -77,6 +77,11 @@ class Runtime:
         if self.embedder is not None:
             await self.embedder.aclose()
 
+    def version(self) -> tuple[int, str | None]:
+        """What an answer shared or kept by `listings` must have been read at: this server's generation,
+        and the count of changes the Milvus Lite engine publishes (None without one: nothing is kept)."""
+        return self.generation, self.sessions.changes()
+
     async def run(self, database: str | None, action: str, op: Callable[[Session], Awaitable[T]]) -> T:
         """Run `op` on the session for `database`, translating every failure."""
         return await self._call(database or self.settings.database, action, op)
@@ -219,10 +224,13 @@ class Runtime:
                 "give ids of that type."
             )
 
-    async def row_count(self, session: Session, collection: str) -> tuple[int, bool]:
+    async def row_count(self, session: Session, collection: str, since: float | None = None) -> tuple[int, bool]:
         """(rows, exact) of `collection` (its real name) for a listing or a describe: a kept count is
-        cheap but may miss another program's latest writes, and says so (exact is false)."""
-        return await self.counts.get(session.key(collection), lambda: session.row_count(collection, self.timeout))
+        cheap but may miss another program's latest writes, and says so (exact is false). For `since`,
+        see `RowCounts.get`."""
+        return await self.counts.get(
+            session.key(collection), lambda: session.row_count(collection, self.timeout), since
+        )
 
     def forget(self, session: Session, collection: str) -> None:
         """Invalidate a collection after this server (or a stale-schema error) says it changed."""

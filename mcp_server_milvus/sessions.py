@@ -159,6 +159,12 @@ class Sessions:
                 ) from None
             raise errors.unreachable(uri, exc) from None
 
+    def changes(self) -> str | None:
+        """What the Milvus Lite engine says of its changes so far (`engine.changes`): an answer read while
+        this held X is still current while it holds X. None without an engine, before it is attached, or
+        if it publishes nothing."""
+        return self.engine.changes() if self.engine is not None else None
+
     @property
     def generation(self) -> int:
         """Which engine a call starting now talks to: pass it to `recover_engine` if the call fails."""

@@ -13,6 +13,11 @@ hidden than from a listing that took a little longer.
 
 When the leading call fails or is cancelled, those waiting on it run the read themselves: a failure is
 never shared, and no caller is cancelled by another's cancel.
+
+An answer can also be kept for the calls after it (`keep`), while the version they start at is the one it
+started at. The listing's version includes the count of changes the Milvus Lite engine publishes
+(`engine.changes`), read before the listing asks anything: while that count stands, nothing the listing read
+has changed, in this server or any other, and a listing asks the engine nothing.
 """
 
 from __future__ import annotations
@@ -35,13 +40,26 @@ class _Flight(Generic[T]):
 
 
 class SingleFlight(Generic[T]):
-    """Key → the read under way for it."""
+    """Key → the read under way for it, and the answer kept for it."""
 
     def __init__(self) -> None:
         self._flights: dict[Hashable, _Flight[T]] = {}
+        self._kept: dict[Hashable, tuple[Hashable, T]] = {}
 
-    async def run(self, key: Hashable, generation: int, read: Callable[[], Awaitable[T]]) -> T:
-        """`read()`'s answer, shared with the calls for `key` that overlap it at the same `generation`."""
+    async def run(
+        self,
+        key: Hashable,
+        generation: Hashable,
+        read: Callable[[], Awaitable[T]],
+        keep: Callable[[T], bool] | None = None,
+    ) -> T:
+        """`read()`'s answer, shared with the calls for `key` that overlap it at the same `generation`.
+
+        With `keep`, an answer for which `keep(answer)` holds is also served to later calls at the same
+        `generation`: pass it only when `generation` changes with everything `read` reads."""
+        kept = self._kept.get(key)
+        if kept is not None and kept[0] == generation:
+            return kept[1]
         flight = self._flights.get(key)
         if flight is not None and flight.generation == generation:
             await flight.done.wait()
@@ -52,6 +70,8 @@ class SingleFlight(Generic[T]):
         try:
             answer = await read()
             flight.answer.append(answer)
+            if keep is not None and keep(answer):
+                self._kept[key] = (generation, answer)
             return answer
         finally:
             if self._flights.get(key) is flight:

@@ -95,7 +95,7 @@ async def test_a_listing_after_a_create_never_joins_an_older_one(server: MilvusS
 
         with anyio.fail_after(10):
             async with anyio.create_task_group() as tg:
-                tg.start_soon(rt.listings.run, "default", rt.generation, slow_listing)
+                tg.start_soon(rt.listings.run, "default", rt.version(), slow_listing)
                 await anyio.wait_all_tasks_blocked()
                 tg.start_soon(listing)  # joins the listing under way
                 await anyio.wait_all_tasks_blocked()

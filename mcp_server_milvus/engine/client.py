@@ -3,7 +3,8 @@
 The run directory `<db>.engine/` beside the database (mode 0700) holds `state.json` (the engine's pid
 and socket path), `lock` (serializes attaching and stopping), `owners/<pid>.<random>` (one claim per
 handle using the engine), `engine.log` and the engine's socket, unless that path is too long for a
-socket address (see `engine.address`). Every method here blocks: call them from a worker thread.
+socket address (see `engine.address`). Every method here blocks: call them from a worker thread, except
+`changes`, which is one `readlink`.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 
 from mcp_server_milvus import errors
 from mcp_server_milvus.engine.address import SocketDirError, make_private, socket_open, socket_path
+from mcp_server_milvus.engine.changes import published
 from mcp_server_milvus.engine.rundir import claim_name, pid_alive, run_lock, stopping_engine
 
 logger = logging.getLogger(__name__)
@@ -99,6 +101,10 @@ class LiteEngine:
                 self.detach()
                 raise errors.lite_locked(self.db_path)
             time.sleep(0.5)
+
+    def changes(self) -> str | None:
+        """The count of changes the engine attached to has published (`engine.changes`); None if none."""
+        return published(self.run_dir, self.pid) if self.attached and self.pid is not None else None
 
     def alive(self) -> bool:
         if self._process is not None:

@@ -49,7 +49,9 @@ MAX_MESSAGE = 256 * 1024 * 1024
 """Milvus Lite's own limit (as Milvus standalone's) on a gRPC message either way."""
 
 
-def serve(data_dir: str, socket: str, auto_flush_seconds: float = 0.0) -> tuple[Any, Any, Lanes, AutoFlush]:
+def serve(
+    data_dir: str, run_dir: Path, socket: str, auto_flush_seconds: float = 0.0
+) -> tuple[Any, Any, Lanes, AutoFlush]:
     """Open the database and serve it on the unix socket `socket`: (grpc server, MilvusLite, lanes, auto-flush).
 
     Built like `milvus_lite.adapter.grpc.server.start_server_in_thread`, plus the lanes, and with room
@@ -62,6 +64,7 @@ def serve(data_dir: str, socket: str, auto_flush_seconds: float = 0.0) -> tuple[
     from pymilvus.grpc_gen import milvus_pb2_grpc
 
     from mcp_server_milvus.engine.autoflush import AutoFlush
+    from mcp_server_milvus.engine.changes import Changes
     from mcp_server_milvus.engine.host_lanes import Lanes
     from mcp_server_milvus.engine.host_stats import KeptStats
 
@@ -73,7 +76,7 @@ def serve(data_dir: str, socket: str, auto_flush_seconds: float = 0.0) -> tuple[
     auto_flush = AutoFlush(db, auto_flush_seconds)
     auto_flush.wrap(servicer)
     rpcs = [name for name in vars(milvus_pb2_grpc.MilvusServiceServicer) if not name.startswith("_")]
-    KeptStats(db).wrap(servicer, rpcs)  # last: a kept answer skips the lanes
+    KeptStats(db, Changes(run_dir).bump).wrap(servicer, rpcs)  # last: a kept answer skips the lanes
     server = grpc.server(
         ThreadPoolExecutor(max_workers=GRPC_WORKERS),
         options=[("grpc.max_receive_message_length", MAX_MESSAGE), ("grpc.max_send_message_length", MAX_MESSAGE)],
@@ -114,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     from milvus_lite import DataDirLockedError
 
     try:
-        server, db, lanes, auto_flush = serve(args.data_dir, args.socket, args.auto_flush_seconds)
+        server, db, lanes, auto_flush = serve(args.data_dir, run_dir, args.socket, args.auto_flush_seconds)
     except DataDirLockedError:
         print("LOCKED", flush=True)
         return 3

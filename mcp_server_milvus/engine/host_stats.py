@@ -9,7 +9,8 @@ The engine is the only process that has the database open (Lite locks it), so it
 answers are kept per (database, collection) and dropped when a change reaches the collection: Insert, Upsert
 and Delete drop that collection's answers; any other RPC that is not a read (create, drop, rename, alias,
 index, partition and database calls) drops them all. An answer computed while a change ran is not kept
-(a generation count per collection), so what is served is always what Lite would answer now.
+(a generation count per collection), so what is served is always what Lite would answer now. Every change
+is also counted for the servers (`on_change`, see `engine.changes`), once applied and before it answers.
 """
 
 from __future__ import annotations
@@ -35,8 +36,9 @@ Collection = tuple[str, str]
 class KeptStats:
     """Answers of the `KEPT` RPCs per collection, dropped by changes."""
 
-    def __init__(self, db: Any) -> None:
+    def __init__(self, db: Any, on_change: Callable[[], None]) -> None:
         self.db = db
+        self.on_change = on_change
         self._answers: dict[Collection, dict[tuple[Any, ...], Any]] = {}
         self._generation: dict[Collection, int] = {}
         self._epoch = 0
@@ -92,5 +94,6 @@ class KeptStats:
                         collection = self._collection(request, context)
                         self._generation[collection] = self._generation.get(collection, 0) + 1
                         self._answers.pop(collection, None)
+                self.on_change()
 
         return change

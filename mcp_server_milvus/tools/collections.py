@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from contextlib import suppress
 from typing import Annotated, Any, Literal
 
@@ -181,6 +182,10 @@ async def milvus_list_collections(ctx: Context, database: Database = None) -> Co
     t = rt.timeout
     budget = rt.settings.max_result_bytes
 
+    db = database or rt.settings.database
+    version = rt.version()
+    began = time.monotonic()
+
     async def op(session: Session) -> CollectionList:
         counts: dict[str, tuple[int, bool]] = {}
         states: dict[str, str] = {}
@@ -190,7 +195,7 @@ async def milvus_list_collections(ctx: Context, database: Database = None) -> Co
         async def summarize(name: str) -> None:
             async with limiter:
                 with suppress(Exception):
-                    counts[name] = await rt.row_count(session, name)
+                    counts[name] = await rt.row_count(session, name, since=began)
 
         async def load_state(name: str) -> None:
             async with limiter:
@@ -241,8 +246,19 @@ async def milvus_list_collections(ctx: Context, database: Database = None) -> Co
 
         return fit(build, listed, budget)[0]
 
-    db = database or rt.settings.database
-    return await rt.listings.run(db, rt.generation, lambda: rt.run(db, "list collections", op))
+    # While the engine's count of changes stands, a listing that was exact is still exact: keep it.
+    keep = _current if version[1] is not None else None
+    return await rt.listings.run(db, version, lambda: rt.run(db, "list collections", op), keep)
+
+
+def _current(listing: CollectionList) -> bool:
+    """Whether the listing stays true until something changes: exact counts, and no load under way."""
+    return all(
+        c.row_count is not None and c.row_count_exact is None and c.load_state in _SETTLED for c in listing.collections
+    )
+
+
+_SETTLED = ("Loaded", "NotLoad")
 
 
 def _summary(name: str, count: tuple[int, bool] | None, state: str | None) -> CollectionSummary:

@@ -1,0 +1,119 @@
+"""A listing is kept while the Milvus Lite engine's published count of changes stands (`engine.changes`):
+it then asks the engine nothing, and any server's change ends it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import anyio
+import pytest
+from mcp import Client
+
+from mcp_server_milvus.config import Settings
+from mcp_server_milvus.engine.changes import Changes, published
+from mcp_server_milvus.row_counts import RowCounts
+from mcp_server_milvus.server import MilvusServer, build_server
+from mcp_server_milvus.single_flight import SingleFlight
+from tests.conftest import make_docs, ok, rows
+
+pytestmark = pytest.mark.anyio
+
+
+async def listed(client: Client) -> dict[str, dict]:
+    return {c["name"]: c for c in (await ok(client, "milvus_list_collections"))["collections"]}
+
+
+async def test_a_kept_listing_asks_a_frozen_engine_nothing(server: MilvusServer) -> None:
+    async with Client(server, raise_exceptions=True) as client:
+        await make_docs(client, n=3)
+        first = await listed(client)
+        engine = server.runtime.sessions.engine
+        assert engine is not None and engine.pid is not None
+        os.kill(engine.pid, signal.SIGSTOP)
+        try:
+            with anyio.fail_after(5):  # the engine answers nothing while stopped
+                assert (
+                    await listed(client) == first == {"docs": {"name": "docs", "row_count": 3, "load_state": "Loaded"}}
+                )
+        finally:
+            os.kill(engine.pid, signal.SIGCONT)
+
+
+async def test_every_servers_changes_end_a_kept_listing(db_path: str) -> None:
+    settings = Settings(uri=db_path, embedding_provider="none")
+    async with Client(build_server(settings)) as mine, Client(build_server(settings)) as theirs:
+        await make_docs(mine, n=3)
+        assert list(await listed(mine)) == ["docs"]
+        await make_docs(theirs, n=2, name="more")
+        assert {n: c["row_count"] for n, c in (await listed(mine)).items()} == {"docs": 3, "more": 2}
+        await ok(theirs, "milvus_release_collection", collection_name="more")
+        assert (await listed(mine))["more"]["load_state"] == "NotLoad"
+        await ok(theirs, "milvus_load_collection", collection_name="more")
+        assert (await listed(mine))["more"]["load_state"] == "Loaded"
+        await ok(theirs, "milvus_rename_collection", collection_name="more", new_name="renamed")
+        assert sorted(await listed(mine)) == ["docs", "renamed"]
+        await ok(theirs, "milvus_insert", collection_name="docs", rows=rows(2, start=10))
+        docs = (await listed(mine))["docs"]
+        assert docs["row_count"] == 5 or docs["row_count_exact"] is False  # not the kept, exact-looking 3
+        await ok(theirs, "milvus_drop_collection", collection_name="renamed", confirm_name="renamed")
+        assert list(await listed(mine)) == ["docs"]
+
+
+def test_the_published_count_is_the_running_engines(tmp_path: Path) -> None:
+    changes = Changes(tmp_path)
+    start = published(tmp_path, os.getpid())
+    assert start is not None and start.endswith(".0")
+    changes.bump()
+    after = published(tmp_path, os.getpid())
+    assert after is not None and after != start and after.endswith(".1")
+    assert published(tmp_path, os.getpid() + 1) is None  # a link another engine left: not this one's
+    assert published(tmp_path / "absent", os.getpid()) is None
+
+
+async def test_a_kept_answer_serves_only_its_own_version() -> None:
+    flights: SingleFlight[int] = SingleFlight()
+    reads = 0
+
+    async def read() -> int:
+        nonlocal reads
+        reads += 1
+        return reads
+
+    assert await flights.run("db", (0, "a"), read, keep=lambda n: True) == 1
+    assert await flights.run("db", (0, "a"), read, keep=lambda n: True) == 1  # kept
+    assert await flights.run("db", (0, "b"), read, keep=lambda n: n > 5) == 2  # a change: read again
+    assert await flights.run("db", (0, "b"), read) == 3  # answer 2 was not worth keeping
+    assert await flights.run("db", (1, "a"), read) == 4
+
+
+async def test_a_count_that_began_before_since_is_not_exact() -> None:
+    counts = RowCounts(ttl=60)
+    release = anyio.Event()
+
+    async def slow() -> int:
+        await release.wait()
+        return 7
+
+    async def fast() -> int:
+        return 8
+
+    answers: dict[str, tuple[int, bool]] = {}
+
+    async def ask(who: str, since: float | None) -> None:
+        answers[who] = await counts.get(("e", "db", "docs"), fast, since)
+
+    async def leader() -> None:
+        answers["leader"] = await counts.get(("e", "db", "docs"), slow)
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(leader)
+        await anyio.wait_all_tasks_blocked()
+        tg.start_soon(ask, "joined, older", time.monotonic() + 1)  # the count began before `since`
+        tg.start_soon(ask, "joined", None)
+        await anyio.wait_all_tasks_blocked()
+        release.set()
+    assert answers["leader"] == (7, True) and answers["joined"] == (7, True)
+    assert answers["joined, older"] == (7, False)

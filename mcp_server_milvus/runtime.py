@@ -55,7 +55,8 @@ class Runtime:
         self.listed: dict[str, list[str]] = {}
         """The collection names each database had at its last listing (see milvus_list_collections)."""
         self.listings: SingleFlight[Any] = SingleFlight()
-        """Listings of one database under way at once share an answer (see `single_flight`)."""
+        """Listings of one database under way at once share an answer, and one is kept while the Lite
+        engine reports no change (see `single_flight`)."""
         self.generation = 0
         """Moved on by every call that changed state, as it ends: a shared listing never predates one."""
         self._load_locks: dict[tuple[str, str, str], anyio.Lock] = {}

@@ -208,16 +208,25 @@ async def _prepare_stall_db(b: Bench, slow_rows: int) -> None:
 
 
 async def _drop_stall_db(b: Bench) -> None:
+    """Drop the stall database; once more after a second if the first try fails. The Lite server ends a
+    connection whose keepalive pings it finds too frequent (GOAWAY "too_many_pings") after the long stall
+    calls, and a new client's first call on the same address can fail with it (seen once, 2026-12-06)."""
     from pymilvus import AsyncMilvusClient
 
-    client = AsyncMilvusClient(uri=b.lite_uri, db_name=DB, dedicated=True)
-    try:
-        for name in await client.list_collections():
-            await client.drop_collection(name)
-        await client.use_database("default")
-        await client.drop_database(DB)
-    finally:
-        await client.close()
+    for attempt in range(2):
+        client = AsyncMilvusClient(uri=b.lite_uri, db_name=DB, dedicated=True)
+        try:
+            for name in await client.list_collections():
+                await client.drop_collection(name)
+            await client.use_database("default")
+            await client.drop_database(DB)
+            return
+        except Exception:
+            if attempt:
+                raise
+            await anyio.sleep(1)
+        finally:
+            await client.close()
 
 
 def _stall_loads(ours: RawStdio, peer: RawStdio, queries: list[list[float]]) -> dict[str, tuple[Any, Any]]:

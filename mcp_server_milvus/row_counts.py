@@ -7,6 +7,10 @@ written since. It is dropped when this server changes the collection (`reconnect
 every data-changing pymilvus call, is applied once the call ends) and after the schema cache TTL, bounding
 how far another program's writes can leave it behind. `milvus_count` and the writes' own counts never come
 from here. Concurrent misses for one collection share a single count.
+
+On Milvus Lite's engine process the doubt can be lifted: the engine publishes its count of changes
+(`engine.changes`). A count is kept with the value that stood when counting began, and while that value
+still stands, nothing has changed since: the count is served as exact, however old.
 """
 
 from __future__ import annotations
@@ -20,27 +24,33 @@ Key = tuple[str, str, str]
 """(endpoint, database, collection name): the collection's real name, never an alias."""
 
 
+Changes = str | None
+"""The engine's published count of changes (`Sessions.changes`); None without an engine."""
+
+
 class RowCounts:
-    """Collection → (row count, when counted), with a TTL and single-flight counting."""
+    """Collection → (row count, when counted, changes when counting began), with a TTL and single-flight
+    counting."""
 
     def __init__(self, ttl: float) -> None:
         self.ttl = ttl
-        self._entries: dict[Key, tuple[int, float]] = {}
-        self._flights: dict[Key, tuple[anyio.Event, float]] = {}
-        """Counts under way, and when each began."""
+        self._entries: dict[Key, tuple[int, float, Changes]] = {}
+        self._flights: dict[Key, tuple[anyio.Event, Changes]] = {}
+        """Counts under way, and the changes that stood when each began."""
         self._epoch = 0
         """Bumped by every invalidation, so a count that overlapped a write is not kept."""
 
-    async def get(self, key: Key, count: Callable[[], Awaitable[int]], since: float | None = None) -> tuple[int, bool]:
-        """(rows, exact): `exact` is true when the rows were counted by this call (or one it waited on).
-
-        With `since` (a `time.monotonic()` value), a count that one waited on is exact only if it began at
-        or after `since`: a caller that keeps its answer while nothing changes after `since` (the listing,
-        see `single_flight`) must not keep a count that may predate a change before `since`."""
+    async def get(self, key: Key, count: Callable[[], Awaitable[int]], changes: Changes = None) -> tuple[int, bool]:
+        """(rows, exact), `changes` being what the engine publishes now. `exact` is true when the rows were
+        counted by this call, or by one it waited on or kept that began while `changes` stood: with an
+        engine, a count that began before a change since is not exact."""
         while True:
             cached = self._entries.get(key)
-            if cached is not None and time.monotonic() - cached[1] < self.ttl:
-                return cached[0], False
+            if cached is not None:
+                if changes is not None and cached[2] == changes:
+                    return cached[0], True
+                if time.monotonic() - cached[1] < self.ttl:
+                    return cached[0], False
             flight = self._flights.get(key)
             if flight is None:
                 break
@@ -48,15 +58,15 @@ class RowCounts:
             await done_event.wait()
             done = self._entries.get(key)
             if done is not None and done[1] >= time.monotonic() - self.ttl:
-                return done[0], since is None or began >= since
+                return done[0], began == changes
             # the leader failed, was cancelled, or a write overlapped it: count ourselves
         event = anyio.Event()
-        self._flights[key] = (event, time.monotonic())
+        self._flights[key] = (event, changes)
         epoch = self._epoch
         try:
             rows = await count()
             if self.ttl > 0 and epoch == self._epoch:
-                self._entries[key] = (rows, time.monotonic())
+                self._entries[key] = (rows, time.monotonic(), changes)
             return rows, True
         finally:
             del self._flights[key]

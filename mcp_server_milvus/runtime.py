@@ -225,12 +225,12 @@ class Runtime:
                 "give ids of that type."
             )
 
-    async def row_count(self, session: Session, collection: str, since: float | None = None) -> tuple[int, bool]:
+    async def row_count(self, session: Session, collection: str) -> tuple[int, bool]:
         """(rows, exact) of `collection` (its real name) for a listing or a describe: a kept count is
-        cheap but may miss another program's latest writes, and says so (exact is false). For `since`,
-        see `RowCounts.get`."""
+        cheap but may miss another program's latest writes, and says so (exact is false), unless the
+        Milvus Lite engine reports no change since it was counted (see `row_counts`)."""
         return await self.counts.get(
-            session.key(collection), lambda: session.row_count(collection, self.timeout), since
+            session.key(collection), lambda: session.row_count(collection, self.timeout), self.sessions.changes()
         )
 
     def forget(self, session: Session, collection: str) -> None:

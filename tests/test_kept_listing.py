@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 from pathlib import Path
 
 import anyio
@@ -89,31 +88,35 @@ async def test_a_kept_answer_serves_only_its_own_version() -> None:
     assert await flights.run("db", (1, "a"), read) == 4
 
 
-async def test_a_count_that_began_before_since_is_not_exact() -> None:
-    counts = RowCounts(ttl=60)
+async def test_a_count_is_exact_while_the_changes_it_began_at_stand() -> None:
+    counts = RowCounts(ttl=0.5)
     release = anyio.Event()
+    key = ("e", "db", "docs")
 
     async def slow() -> int:
         await release.wait()
         return 7
 
-    async def fast() -> int:
+    async def fresh() -> int:
         return 8
 
     answers: dict[str, tuple[int, bool]] = {}
 
-    async def ask(who: str, since: float | None) -> None:
-        answers[who] = await counts.get(("e", "db", "docs"), fast, since)
+    async def ask(who: str, changes: str) -> None:
+        answers[who] = await counts.get(key, fresh, changes)
 
     async def leader() -> None:
-        answers["leader"] = await counts.get(("e", "db", "docs"), slow)
+        answers["leader"] = await counts.get(key, slow, "1.a.1")
 
     async with anyio.create_task_group() as tg:
         tg.start_soon(leader)
         await anyio.wait_all_tasks_blocked()
-        tg.start_soon(ask, "joined, older", time.monotonic() + 1)  # the count began before `since`
-        tg.start_soon(ask, "joined", None)
+        tg.start_soon(ask, "joined after a change", "1.a.2")  # the count may predate that change
+        tg.start_soon(ask, "joined", "1.a.1")
         await anyio.wait_all_tasks_blocked()
         release.set()
-    assert answers["leader"] == (7, True) and answers["joined"] == (7, True)
-    assert answers["joined, older"] == (7, False)
+    assert answers == {"leader": (7, True), "joined": (7, True), "joined after a change": (7, False)}
+    await anyio.sleep(0.6)  # past the TTL, but nothing changed: kept, and exact
+    assert await counts.get(key, fresh, "1.a.1") == (7, True)
+    assert await counts.get(key, fresh, "1.a.2") == (8, True)  # changed and past the TTL: counted again
+    assert await counts.get(key, fresh) == (8, False)  # no engine to ask: kept, within the TTL

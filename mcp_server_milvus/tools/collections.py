@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from contextlib import suppress
 from typing import Annotated, Any, Literal
 
@@ -184,7 +183,6 @@ async def milvus_list_collections(ctx: Context, database: Database = None) -> Co
 
     db = database or rt.settings.database
     version = rt.version()
-    began = time.monotonic()
 
     async def op(session: Session) -> CollectionList:
         counts: dict[str, tuple[int, bool]] = {}
@@ -195,7 +193,7 @@ async def milvus_list_collections(ctx: Context, database: Database = None) -> Co
         async def summarize(name: str) -> None:
             async with limiter:
                 with suppress(Exception):
-                    counts[name] = await rt.row_count(session, name, since=began)
+                    counts[name] = await rt.row_count(session, name)
 
         async def load_state(name: str) -> None:
             async with limiter:

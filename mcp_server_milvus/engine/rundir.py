@@ -2,8 +2,9 @@
 engine process and the MCP servers that use it.
 
 It holds `state.json` (the engine's pid and socket path), `lock` (serializes attaching and stopping),
-`owners/` (one claim file per server using the engine), `engine.log` and usually the engine's socket
-(see `engine.address`). Both sides import this module.
+`owners/` (one claim file per server using the engine), `engine.log`, `changes` (the engine's published
+count of changes, see `engine.changes`) and usually the engine's socket (see `engine.address`). Both sides
+import this module.
 """
 
 from __future__ import annotations

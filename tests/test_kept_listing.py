@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 from pathlib import Path
 
 import anyio
@@ -13,10 +14,12 @@ from mcp import Client
 
 from mcp_server_milvus.config import Settings
 from mcp_server_milvus.engine.changes import Changes, published
+from mcp_server_milvus.engine.rundir import pid_alive
 from mcp_server_milvus.row_counts import RowCounts
 from mcp_server_milvus.server import MilvusServer, build_server
 from mcp_server_milvus.single_flight import SingleFlight
 from tests.conftest import make_docs, ok, rows
+from tests.test_engine import wait_until
 
 pytestmark = pytest.mark.anyio
 
@@ -39,6 +42,33 @@ async def test_a_kept_listing_asks_a_frozen_engine_nothing(server: MilvusServer)
                 )
         finally:
             os.kill(engine.pid, signal.SIGCONT)
+
+
+ELSEWHERE = """
+import sys
+from pymilvus import MilvusClient
+
+client = MilvusClient(uri=sys.argv[1])
+client.create_collection("elsewhere", dimension=2)
+client.close()
+"""
+
+
+async def test_a_listing_is_not_kept_past_its_engine(server: MilvusServer, db_path: str) -> None:
+    """Once the engine is gone its database is unlocked: a program may open it and change it unseen."""
+    async with Client(server) as client:
+        await make_docs(client, n=1)
+        assert list(await listed(client)) == ["docs"]
+        engine = server.runtime.sessions.engine
+        assert engine is not None and engine.pid is not None
+        pid = engine.pid
+        os.kill(pid, signal.SIGKILL)
+        assert wait_until(lambda: not pid_alive(pid))
+        await anyio.run_process([sys.executable, "-c", ELSEWHERE, db_path])
+        first = await client.call_tool("milvus_list_collections", {})
+        # the call that finds the engine gone fails and restarts it; a listing kept from before would succeed
+        assert first.is_error, first.structured_content
+        assert sorted(await listed(client)) == ["docs", "elsewhere"]
 
 
 async def test_every_servers_changes_end_a_kept_listing(db_path: str) -> None:

@@ -10,8 +10,9 @@ server reads it with one `readlink`: no RPC, nothing the engine has to answer. A
 link said X is still what the engine would answer while it says X.
 
 The pid ties the value to the engine a server is attached to: a link left by an earlier engine (one that
-crashed, or one of an older version that published nothing) is never taken for the running one's. The
-nonce covers a reused pid. Both sides import this module.
+crashed, or one of an older version that published nothing) is never taken for the running one's, and a
+server trusts it only while that process runs (once it is gone, the database is unlocked and another
+program may change it unseen). The nonce covers a reused pid. Both sides import this module.
 """
 
 from __future__ import annotations

@@ -103,8 +103,13 @@ class LiteEngine:
             time.sleep(0.5)
 
     def changes(self) -> str | None:
-        """The count of changes the engine attached to has published (`engine.changes`); None if none."""
-        return published(self.run_dir, self.pid) if self.attached and self.pid is not None else None
+        """The count of changes the engine attached to has published (`engine.changes`); None if none, or
+        if that engine is gone: its database is unlocked then, and another program may change it unseen."""
+        pid = self.pid
+        if not self.attached or pid is None:
+            return None
+        value = published(self.run_dir, pid)
+        return value if value is not None and pid_alive(pid) else None
 
     def alive(self) -> bool:
         if self._process is not None:

@@ -57,6 +57,8 @@ class Runtime:
         self.listings: SingleFlight[Any] = SingleFlight()
         """Listings of one database under way at once share an answer, and one is kept while the Lite
         engine reports no change (see `single_flight`)."""
+        self.describes: SingleFlight[Any] = SingleFlight()
+        """The same for descriptions of one collection (by the name or alias asked for)."""
         self.generation = 0
         """Moved on by every call that changed state, as it ends: a shared listing never predates one."""
         self._load_locks: dict[tuple[str, str, str], anyio.Lock] = {}
@@ -79,7 +81,7 @@ class Runtime:
             await self.embedder.aclose()
 
     def version(self) -> tuple[int, str | None]:
-        """What an answer shared or kept by `listings` must have been read at: this server's generation,
+        """What an answer shared or kept by `listings` or `describes` must have been read at: this server's generation,
         and the count of changes the Milvus Lite engine publishes (None without one: nothing is kept)."""
         return self.generation, self.sessions.changes()
 

@@ -15,9 +15,9 @@ When the leading call fails or is cancelled, those waiting on it run the read th
 never shared, and no caller is cancelled by another's cancel.
 
 An answer can also be kept for the calls after it (`keep`), while the version they start at is the one it
-started at. The listing's version includes the count of changes the Milvus Lite engine publishes
-(`engine.changes`), read before the listing asks anything: while that count stands, nothing the listing read
-has changed, in this server or any other, and a listing asks the engine nothing.
+started at. The version of a listing or a describe includes the count of changes the Milvus Lite engine
+publishes (`engine.changes`), read before the call asks anything: while that count stands, nothing the call
+read has changed, in this server or any other, and the same call asks the engine nothing.
 """
 
 from __future__ import annotations

@@ -334,7 +334,16 @@ async def milvus_describe_collection(
 
         return fit(build, range(max(len(fields), len(partition_names))), budget)[0]
 
-    return await rt.run(database, "describe the collection", op)
+    # As a listing: while the engine's count of changes stands, an exact description is still exact.
+    version = rt.version()
+    keep = _settled if version[1] is not None else None
+    key = (database or rt.settings.database, collection_name)
+    return await rt.describes.run(key, version, lambda: rt.run(database, "describe the collection", op), keep)
+
+
+def _settled(description: CollectionDescription) -> bool:
+    """Whether the description stays true until something changes: an exact count, no load under way."""
+    return description.row_count_exact is None and description.load_state in _SETTLED
 
 
 async def _ask_drop_collection(

@@ -1,5 +1,5 @@
-"""A listing is kept while the Milvus Lite engine's published count of changes stands (`engine.changes`):
-it then asks the engine nothing, and any server's change ends it."""
+"""A listing and a description are kept while the Milvus Lite engine's published count of changes stands
+(`engine.changes`): they then ask the engine nothing, and any server's change ends them."""
 
 from __future__ import annotations
 
@@ -28,20 +28,22 @@ async def listed(client: Client) -> dict[str, dict]:
     return {c["name"]: c for c in (await ok(client, "milvus_list_collections"))["collections"]}
 
 
-async def test_a_kept_listing_asks_a_frozen_engine_nothing(server: MilvusServer) -> None:
+async def test_kept_answers_ask_a_frozen_engine_nothing(server: MilvusServer) -> None:
     async with Client(server, raise_exceptions=True) as client:
         await make_docs(client, n=3)
         first = await listed(client)
+        described = await ok(client, "milvus_describe_collection", collection_name="docs")
         engine = server.runtime.sessions.engine
         assert engine is not None and engine.pid is not None
         os.kill(engine.pid, signal.SIGSTOP)
         try:
             with anyio.fail_after(5):  # the engine answers nothing while stopped
-                assert (
-                    await listed(client) == first == {"docs": {"name": "docs", "row_count": 3, "load_state": "Loaded"}}
-                )
+                assert await listed(client) == first
+                assert await ok(client, "milvus_describe_collection", collection_name="docs") == described
         finally:
             os.kill(engine.pid, signal.SIGCONT)
+        assert first == {"docs": {"name": "docs", "row_count": 3, "load_state": "Loaded"}}
+        assert described["row_count"] == 3 and "row_count_exact" not in described
 
 
 ELSEWHERE = """
@@ -89,6 +91,31 @@ async def test_every_servers_changes_end_a_kept_listing(db_path: str) -> None:
         assert docs["row_count"] == 5 or docs["row_count_exact"] is False  # not the kept, exact-looking 3
         await ok(theirs, "milvus_drop_collection", collection_name="renamed", confirm_name="renamed")
         assert list(await listed(mine)) == ["docs"]
+
+
+async def test_every_servers_changes_end_a_kept_description(db_path: str) -> None:
+    settings = Settings(uri=db_path, embedding_provider="none")
+    async with Client(build_server(settings)) as mine, Client(build_server(settings)) as theirs:
+
+        async def described(name: str = "docs") -> dict:
+            return await ok(mine, "milvus_describe_collection", collection_name=name)
+
+        await make_docs(mine, n=3)
+        assert (await described())["row_count"] == 3
+        await ok(theirs, "milvus_release_collection", collection_name="docs")
+        assert (await described())["load_state"] == "NotLoad"
+        await ok(theirs, "milvus_load_collection", collection_name="docs")
+        assert (await described())["load_state"] == "Loaded"
+        await ok(theirs, "milvus_insert", collection_name="docs", rows=rows(2, start=10))
+        docs = await described()
+        assert docs["row_count"] == 5 or docs["row_count_exact"] is False  # not the kept, exact-looking 3
+        await ok(theirs, "milvus_create_alias", collection_name="docs", alias="books")
+        assert (await described("books"))["name"] == "docs"
+        await ok(theirs, "milvus_drop_collection", collection_name="docs", confirm_name="docs")
+        await make_docs(theirs, n=1, dim=8)
+        again = await described()
+        assert again["vector_fields"][0]["dim"] == 8  # the new schema, not a kept one
+        assert again["row_count"] == 1 or again["row_count_exact"] is False
 
 
 def test_the_published_count_is_the_running_engines(tmp_path: Path) -> None:

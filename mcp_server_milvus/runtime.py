@@ -81,8 +81,9 @@ class Runtime:
             await self.embedder.aclose()
 
     def version(self) -> tuple[int, str | None]:
-        """What an answer shared or kept by `listings` or `describes` must have been read at: this server's generation,
-        and the count of changes the Milvus Lite engine publishes (None without one: nothing is kept)."""
+        """What an answer shared or kept by `listings` or `describes` must have been read at: this server's
+        generation, and the count of changes the Milvus Lite engine publishes (None without one: nothing is
+        kept)."""
         return self.generation, self.sessions.changes()
 
     async def run(self, database: str | None, action: str, op: Callable[[Session], Awaitable[T]]) -> T:

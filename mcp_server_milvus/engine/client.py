@@ -3,8 +3,8 @@
 The run directory `<db>.engine/` beside the database (mode 0700) holds `state.json` (the engine's pid
 and socket path), `lock` (serializes attaching and stopping), `owners/<pid>.<random>` (one claim per
 handle using the engine), `engine.log`, `changes` (see `engine.changes`) and the engine's socket, unless
-that path is too long for a socket address (see `engine.address`). Every method here blocks: call them from a worker thread, except
-`changes`, which is one `readlink`.
+that path is too long for a socket address (see `engine.address`). Every method here blocks: call them
+from a worker thread, except `changes`, which is one `readlink` and one look at /proc.
 """
 
 from __future__ import annotations

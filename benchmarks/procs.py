@@ -12,7 +12,6 @@ import itertools
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -28,24 +27,11 @@ from mcp.client.stdio import stdio_client
 
 from benchmarks.harness import CALL_TIMEOUT, HOST, SERVER, START_TIMEOUT, BenchError
 from mcp_server_milvus.engine.rundir import pid_alive
+from tests.children import free_port, listening  # the tests' own: one loopback helper for both
 
 SOURCE = str(Path(__file__).resolve().parent.parent)
 """The checkout these benchmarks belong to: children run its `mcp_server_milvus`, not whichever one the
 environment installed (in a second worktree, the editable install points at the first)."""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return int(s.getsockname()[1])
-
-
-def port_open(port: int) -> bool:
-    try:
-        with socket.create_connection((HOST, port), timeout=0.5):
-            return True
-    except OSError:
-        return False
 
 
 def wait_port(port: int, proc: subprocess.Popen[bytes], log: Path, timeout: float = START_TIMEOUT) -> None:
@@ -53,7 +39,7 @@ def wait_port(port: int, proc: subprocess.Popen[bytes], log: Path, timeout: floa
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise BenchError(f"{proc.args!r} exited with {proc.returncode}: {tail(log)}")
-        if port_open(port):
+        if listening(port):
             return
         time.sleep(0.05)
     raise BenchError(f"{proc.args!r} did not listen on {HOST}:{port} within {timeout} s: {tail(log)}")

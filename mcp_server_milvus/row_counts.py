@@ -41,9 +41,9 @@ class RowCounts:
         """Bumped by every invalidation, so a count that overlapped a write is not kept."""
 
     async def get(self, key: Key, count: Callable[[], Awaitable[int]], changes: Changes = None) -> tuple[int, bool]:
-        """(rows, exact), `changes` being what the engine publishes now. `exact` is true when the rows were
-        counted by this call, or by one it waited on or kept that began while `changes` stood: with an
-        engine, a count that began before a change since is not exact."""
+        """(rows, exact), `changes` being what the engine published when the caller began. `exact` is true
+        when the rows were counted by this call, or by one it waited on or kept that began while `changes`
+        stood: with an engine, a count that began before a change since is not exact."""
         while True:
             cached = self._entries.get(key)
             if cached is not None:

@@ -228,12 +228,14 @@ class Runtime:
                 "give ids of that type."
             )
 
-    async def row_count(self, session: Session, collection: str) -> tuple[int, bool]:
+    async def row_count(self, session: Session, collection: str, changes: str | None) -> tuple[int, bool]:
         """(rows, exact) of `collection` (its real name) for a listing or a describe: a kept count is
         cheap but may miss another program's latest writes, and says so (exact is false), unless the
-        Milvus Lite engine reports no change since it was counted (see `row_counts`)."""
+        Milvus Lite engine reports no change since it was counted (see `row_counts`). `changes`: the
+        engine's count as the listing or describe read it when it began (`version`), read once for all
+        its collections."""
         return await self.counts.get(
-            session.key(collection), lambda: session.row_count(collection, self.timeout), self.sessions.changes()
+            session.key(collection), lambda: session.row_count(collection, self.timeout), changes
         )
 
     def forget(self, session: Session, collection: str) -> None:

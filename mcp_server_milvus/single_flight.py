@@ -33,7 +33,7 @@ T = TypeVar("T")
 
 @dataclass
 class _Flight(Generic[T]):
-    generation: int
+    generation: Hashable
     done: anyio.Event = field(default_factory=anyio.Event)
     answer: list[T] = field(default_factory=list)
     """Holds the answer once the leader succeeded; empty when it failed."""

@@ -193,7 +193,7 @@ async def milvus_list_collections(ctx: Context, database: Database = None) -> Co
         async def summarize(name: str) -> None:
             async with limiter:
                 with suppress(Exception):
-                    counts[name] = await rt.row_count(session, name)
+                    counts[name] = await rt.row_count(session, name, version[1])
 
         async def load_state(name: str) -> None:
             async with limiter:
@@ -245,18 +245,18 @@ async def milvus_list_collections(ctx: Context, database: Database = None) -> Co
         return fit(build, listed, budget)[0]
 
     # While the engine's count of changes stands, a listing that was exact is still exact: keep it.
-    keep = _current if version[1] is not None else None
+    keep = _settled_listing if version[1] is not None else None
     return await rt.listings.run(db, version, lambda: rt.run(db, "list collections", op), keep)
 
 
-def _current(listing: CollectionList) -> bool:
-    """Whether the listing stays true until something changes: exact counts, and no load under way."""
-    return all(
-        c.row_count is not None and c.row_count_exact is None and c.load_state in _SETTLED for c in listing.collections
-    )
+def _settled(row_count: int | None, row_count_exact: bool | None, load_state: str | None) -> bool:
+    """Whether a count and a load state stay true until something changes: counted exactly, and no load
+    under way. Only such listings and descriptions are kept."""
+    return row_count is not None and row_count_exact is None and load_state in ("Loaded", "NotLoad")
 
 
-_SETTLED = ("Loaded", "NotLoad")
+def _settled_listing(listing: CollectionList) -> bool:
+    return all(_settled(c.row_count, c.row_count_exact, c.load_state) for c in listing.collections)
 
 
 def _summary(name: str, count: tuple[int, bool] | None, state: str | None) -> CollectionSummary:
@@ -272,6 +272,7 @@ async def milvus_describe_collection(
     rt = runtime(ctx)
     t = rt.timeout
     budget = rt.settings.max_result_bytes
+    version = rt.version()
 
     async def op(session: Session) -> CollectionDescription:
         rt.forget(session, collection_name)  # describe always shows the live schema
@@ -279,7 +280,7 @@ async def milvus_describe_collection(
             lambda: rt.schema(session, collection_name),
             lambda: session.client.list_partitions(collection_name, timeout=t),
         )
-        rows, exact = await rt.row_count(session, info.name)
+        rows, exact = await rt.row_count(session, info.name, version[1])
         indexes = [
             IndexOut(
                 index_name=i.index_name,
@@ -335,15 +336,13 @@ async def milvus_describe_collection(
         return fit(build, range(max(len(fields), len(partition_names))), budget)[0]
 
     # As a listing: while the engine's count of changes stands, an exact description is still exact.
-    version = rt.version()
-    keep = _settled if version[1] is not None else None
+    keep = _settled_description if version[1] is not None else None
     key = (database or rt.settings.database, collection_name)
     return await rt.describes.run(key, version, lambda: rt.run(database, "describe the collection", op), keep)
 
 
-def _settled(description: CollectionDescription) -> bool:
-    """Whether the description stays true until something changes: an exact count, no load under way."""
-    return description.row_count_exact is None and description.load_state in _SETTLED
+def _settled_description(description: CollectionDescription) -> bool:
+    return _settled(description.row_count, description.row_count_exact, description.load_state)
 
 
 async def _ask_drop_collection(

@@ -6,22 +6,40 @@ search as soon as the last one answers, until the level's quota of calls is done
 over wall time; latency is per call. CPU time per call is read from /proc for the three processes
 involved — this benchmark process (the client), the MCP server child, and the Milvus Lite engine — since
 on 2 cores the CPU they need between them, not waiting, is what bounds throughput.
+
+Over stdio twice: through the SDK's client ("stdio") and through a bare JSON-RPC client ("stdio-bare",
+`procs.RawStdio`), which parses each answer with `json.loads` and nothing more, so the difference is
+the SDK client's own work rather than the server's.
+
+Then level 64 once more with the processes pinned ("pinned"): the engine on one CPU, this process and the
+MCP server child on another. The engine serves searches from one interpreter, so it can use one core at
+most; unpinned, the OS runs the MCP server, the client and the engine's threads wherever a core is free,
+and the engine loses time to the others. Pinned, that competition is gone, so the pinned ratio against
+direct is what the MCP path costs once it no longer competes with the engine for a core. Skipped with
+fewer than 2 CPUs.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
 from typing import Any
 
 import anyio
 from mcp import Client
 
 from benchmarks.harness import CALL_TIMEOUT, HOST, Bench, call, direct_search, ratio, summarize, vectors
-from benchmarks.procs import cpu_seconds, http_server, server_children, stdio_session
+from benchmarks.procs import cpu_seconds, http_server, raw_stdio, server_children, stdio_session
 
 LEVELS = (1, 4, 16, 64)
-TRANSPORTS = ("direct", "http", "stdio")
+TRANSPORTS = ("direct", "http", "stdio", "stdio-bare")
+PINNED_LEVEL = 64
+ONE_AT_A_TIME = 0.8
+"""Target: calls/s of one caller, one search at a time, against the direct client's."""
+CONCURRENT = 0.95
+"""Target: calls/s of 64 concurrent callers against the direct client's."""
 
 Search = Callable[[int], Awaitable[Any]]
 
@@ -54,7 +72,7 @@ async def _measure(
         pids["server"] = server_pid
     out: dict[str, dict[str, Any]] = {}
     for level in levels:
-        total = max(minimum, (4 if not b.quick else 2) * level)
+        total = max(minimum, (8 if not b.quick else 2) * level)
         before = {name: cpu_seconds(pid) for name, pid in pids.items()}
         latencies, wall = await closed_loop(search, level, total)
         cpu = {name: round((cpu_seconds(pid) - before[name]) / total * 1000, 2) for name, pid in pids.items()}
@@ -67,28 +85,41 @@ async def _measure(
     return out
 
 
-async def run(b: Bench) -> dict[str, Any]:
+async def _transports(b: Bench, levels: tuple[int, ...]) -> dict[str, dict[str, dict[str, Any]]]:
+    """Every transport at `levels`, one after another, against the shared engine."""
     from pymilvus import AsyncMilvusClient
 
     queries = vectors(4096, b.dim, b.seed + 100)
     c = b.collection
 
-    def mcp_search(client: Client) -> Search:
-        return lambda i: call(client, "milvus_search", {"collection_name": c, "vector": queries[i % 4096], "limit": 10})
+    def arguments(i: int) -> dict[str, Any]:
+        return {"collection_name": c, "vector": queries[i % 4096], "limit": 10}
+
+    def only_child() -> int | None:
+        children = server_children(os.getpid())
+        return children[0] if len(children) == 1 else None
 
     results: dict[str, dict[str, dict[str, Any]]] = {}
     direct = AsyncMilvusClient(uri=b.lite_uri)
     try:
-        results["direct"] = await _measure(lambda i: direct_search(direct, c, queries[i % 4096]), b, None)
+        results["direct"] = await _measure(lambda i: direct_search(direct, c, queries[i % 4096]), b, None, levels)
     finally:
         await direct.close()
     with http_server(b.tmp, "--uri", b.lite_uri) as (port, pid):
         async with Client(f"http://{HOST}:{port}/mcp", read_timeout_seconds=CALL_TIMEOUT) as client:
-            results["http"] = await _measure(mcp_search(client), b, pid)
+            results["http"] = await _measure(lambda i: call(client, "milvus_search", arguments(i)), b, pid, levels)
     async with stdio_session(b.tmp, "--uri", b.lite_uri, log_name="concurrency") as client:
-        children = server_children(os.getpid())
-        results["stdio"] = await _measure(mcp_search(client), b, children[0] if len(children) == 1 else None)
-    ratios = {
+        search: Search = lambda i: call(client, "milvus_search", arguments(i))  # noqa: E731
+        results["stdio"] = await _measure(search, b, only_child(), levels)
+    async with raw_stdio(b.tmp, "--uri", b.lite_uri, log_name="concurrency-bare") as bare:
+        results["stdio-bare"] = await _measure(
+            lambda i: bare.call("milvus_search", arguments(i)), b, only_child(), levels
+        )
+    return results
+
+
+def _ratios(results: dict[str, dict[str, dict[str, Any]]]) -> dict[str, dict[str, dict[str, float]]]:
+    return {
         t: {
             level: {
                 "throughput": ratio(results[t][level]["throughput_rps"], results["direct"][level]["throughput_rps"]),
@@ -96,13 +127,61 @@ async def run(b: Bench) -> dict[str, Any]:
             }
             for level in results[t]
         }
-        for t in TRANSPORTS[1:]
+        for t in results
+        if t != "direct"
     }
+
+
+def _threads(pid: int) -> list[int]:
+    try:
+        return [int(t) for t in os.listdir(f"/proc/{pid}/task")]
+    except FileNotFoundError:
+        return []
+
+
+@contextmanager
+def pinned(engine_pid: int) -> Iterator[None]:
+    """Every thread of the engine on the first CPU this process may use, every thread of this process on
+    the second (children started meanwhile inherit it); each thread's own set back on the way out."""
+    cpus = sorted(os.sched_getaffinity(0))
+    saved: dict[int, set[int]] = {}
+    try:
+        for pid, cpu in ((engine_pid, cpus[0]), (os.getpid(), cpus[1])):
+            for tid in _threads(pid):
+                with suppress(ProcessLookupError):  # a thread that ended meanwhile
+                    saved[tid] = os.sched_getaffinity(tid)
+                    os.sched_setaffinity(tid, {cpu})
+        yield
+    finally:
+        for tid, was in saved.items():
+            with suppress(ProcessLookupError):
+                os.sched_setaffinity(tid, was)
+
+
+async def run(b: Bench) -> dict[str, Any]:
+    results = await _transports(b, LEVELS)
+    ratios = _ratios(results)
+    pinned_results: dict[str, dict[str, dict[str, Any]]] = {}
+    if len(os.sched_getaffinity(0)) >= 2 and Path(f"/proc/{b.lite_pid}/task").is_dir():
+        with pinned(b.lite_pid):
+            pinned_results = await _transports(b, (PINNED_LEVEL,))
+    pinned_ratios = _ratios(pinned_results) if pinned_results else {}
+    targets = []
+    for t in TRANSPORTS[1:]:
+        for level, limit, what in ((1, ONE_AT_A_TIME, "one search at a time"), (64, CONCURRENT, "64 concurrent")):
+            got = ratios[t][str(level)]["throughput"]
+            name = f"concurrency: {what} over {t}, calls/s >= {limit}x direct"
+            value = f"{got:.2f}x"
+            if level == PINNED_LEVEL and t in pinned_ratios:
+                value += f" (pinned: {pinned_ratios[t][str(level)]['throughput']:.2f}x)"
+            targets.append({"name": name, "value": value, "met": got >= limit})
     return {
         "config": {"levels": list(LEVELS), "collection_rows": b.rows, "dim": b.dim, "limit": 10},
         "transports": results,
         "ratios": ratios,
-        "targets": [],
+        "pinned": pinned_results,
+        "pinned_ratios": pinned_ratios,
+        "targets": targets,
     }
 
 
@@ -118,22 +197,26 @@ def table(result: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
         "CPU ms/call client+server+engine",
     ]
     rows = []
-    for level in (str(x) for x in result["config"]["levels"]):
-        for t, by_level in result["transports"].items():
-            s = by_level[level]
-            r = result["ratios"].get(t, {}).get(level, {"throughput": 1.0, "p95": 1.0})
-            rows.append(
-                [
-                    level,
-                    t,
-                    f"{s['throughput_rps']:.1f}",
-                    f"{s['p50_ms']:.1f}",
-                    f"{s['p95_ms']:.1f}",
-                    f"{r['throughput']:.2f}x",
-                    f"{r['p95']:.2f}x",
-                    _cpu(s.get("cpu_ms_per_call", {})),
-                ]
-            )
+    sections = (("", result["transports"], result["ratios"]), (", pinned", result["pinned"], result["pinned_ratios"]))
+    for suffix, transports, ratios in sections:
+        for level in (str(x) for x in result["config"]["levels"]):
+            for t, by_level in transports.items():
+                if level not in by_level:
+                    continue
+                s = by_level[level]
+                r = ratios.get(t, {}).get(level, {"throughput": 1.0, "p95": 1.0})
+                rows.append(
+                    [
+                        level,
+                        t + suffix,
+                        f"{s['throughput_rps']:.1f}",
+                        f"{s['p50_ms']:.1f}",
+                        f"{s['p95_ms']:.1f}",
+                        f"{r['throughput']:.2f}x",
+                        f"{r['p95']:.2f}x",
+                        _cpu(s.get("cpu_ms_per_call", {})),
+                    ]
+                )
     return head, rows
 
 

@@ -11,7 +11,9 @@ Over stdio twice: through the SDK's client ("stdio") and through a bare JSON-RPC
 `procs.RawStdio`), which parses each answer with `json.loads` and nothing more, so the difference is
 the SDK client's own work rather than the server's. Level 1 with the bare client is also the stdio
 search p50 of `overhead` back to back: there each mode's calls are interleaved with the others', so every
-stdio call wakes a server process that has been idle for several calls, with cold caches.
+stdio call wakes a server process that has been idle for several calls. To see what such a pause costs,
+level 1 runs once more, direct and with the bare client, with a 20 ms sleep after each answer (calls/s
+then counts the sleeps), and the stdio server's CPU is read while it is idle.
 
 Then level 64 once more with the processes pinned ("pinned"): the engine on one CPU, this process and the
 MCP server child on another. The engine serves searches from one interpreter, so it can use one core at
@@ -39,6 +41,10 @@ from benchmarks.procs import cpu_seconds, http_server, raw_stdio, server_childre
 LEVELS = (1, 4, 16, 64)
 TRANSPORTS = ("direct", "http", "stdio", "stdio-bare")
 PINNED_LEVEL = 64
+PAUSE = 0.02
+"""Seconds a paused caller sleeps after each answer."""
+IDLE = 2.0
+"""Seconds the stdio server's CPU is read for while it is idle."""
 ONE_AT_A_TIME = 0.8
 """Target: calls/s of one caller, one search at a time, against the direct client's."""
 CONCURRENT = 0.95
@@ -47,8 +53,9 @@ CONCURRENT = 0.95
 Search = Callable[[int], Awaitable[Any]]
 
 
-async def closed_loop(search: Search, concurrency: int, total: int) -> tuple[list[float], float]:
-    """Latencies of `total` calls made by `concurrency` workers, and the wall time they took."""
+async def closed_loop(search: Search, concurrency: int, total: int, pause: float = 0.0) -> tuple[list[float], float]:
+    """Latencies of `total` calls made by `concurrency` workers, and the wall time they took. With `pause`,
+    each worker sleeps that many seconds after each answer, as an agent does between calls."""
     quota: Iterator[int] = iter(range(total))
     latencies: list[float] = []
 
@@ -57,6 +64,8 @@ async def closed_loop(search: Search, concurrency: int, total: int) -> tuple[lis
             started = anyio.current_time()
             await search(i)
             latencies.append(anyio.current_time() - started)
+            if pause:
+                await anyio.sleep(pause)
 
     started = anyio.current_time()
     async with anyio.create_task_group() as tg:
@@ -66,7 +75,7 @@ async def closed_loop(search: Search, concurrency: int, total: int) -> tuple[lis
 
 
 async def _measure(
-    search: Search, b: Bench, server_pid: int | None, levels: tuple[int, ...] = LEVELS
+    search: Search, b: Bench, server_pid: int | None, levels: tuple[int, ...] = LEVELS, pause: float = 0.0
 ) -> dict[str, dict[str, Any]]:
     minimum = b.pick(64, 16)
     await closed_loop(search, 4, 12)  # warm-up: connections, schema cache, first index touches
@@ -77,7 +86,7 @@ async def _measure(
     for level in levels:
         total = max(minimum, (8 if not b.quick else 2) * level)
         before = {name: cpu_seconds(pid) for name, pid in pids.items()}
-        latencies, wall = await closed_loop(search, level, total)
+        latencies, wall = await closed_loop(search, level, total, pause)
         cpu = {name: round((cpu_seconds(pid) - before[name]) / total * 1000, 2) for name, pid in pids.items()}
         out[str(level)] = {
             "calls": total,
@@ -161,8 +170,37 @@ def pinned(engine_pid: int) -> Iterator[None]:
                 os.sched_setaffinity(tid, was)
 
 
+async def _paused(b: Bench) -> dict[str, Any]:
+    """One caller, one search at a time with PAUSE seconds after each answer, direct and over stdio with the
+    bare client; and the stdio server's CPU while nothing is asked of it for IDLE seconds."""
+    from pymilvus import AsyncMilvusClient
+
+    queries = vectors(4096, b.dim, b.seed + 200)
+    c = b.collection
+    out: dict[str, Any] = {}
+    direct = AsyncMilvusClient(uri=b.lite_uri)
+    try:
+        out["direct"] = (await _measure(lambda i: direct_search(direct, c, queries[i]), b, None, (1,), PAUSE))["1"]
+    finally:
+        await direct.close()
+    async with raw_stdio(b.tmp, "--uri", b.lite_uri, log_name="concurrency-paused") as bare:
+        children = server_children(os.getpid())
+        pid = children[0] if len(children) == 1 else None
+
+        def search(i: int) -> Awaitable[Any]:
+            return bare.call("milvus_search", {"collection_name": c, "vector": queries[i], "limit": 10})
+
+        out["stdio-bare"] = (await _measure(search, b, pid, (1,), PAUSE))["1"]
+        if pid is not None:
+            before = cpu_seconds(pid)
+            await anyio.sleep(IDLE)
+            out["server_idle_cpu_ms_per_s"] = round((cpu_seconds(pid) - before) / IDLE * 1000, 2)
+    return out
+
+
 async def run(b: Bench) -> dict[str, Any]:
     results = await _transports(b, LEVELS)
+    paused = await _paused(b)
     ratios = _ratios(results)
     pinned_results: dict[str, dict[str, dict[str, Any]]] = {}
     if len(os.sched_getaffinity(0)) >= 2 and Path(f"/proc/{b.lite_pid}/task").is_dir():
@@ -180,10 +218,13 @@ async def run(b: Bench) -> dict[str, Any]:
             targets.append({"name": name, "value": value, "met": got >= limit})
     one = {t: results[t]["1"]["p50_ms"] for t in ("direct", "stdio-bare")}
     back_to_back = ratio(one["stdio-bare"], one["direct"])
+    after_pause = {t: paused[t]["p50_ms"] for t in ("direct", "stdio-bare")}
     targets.append(
         {
             "name": f"overhead, back to back: stdio milvus_search p50 <= {STDIO_TARGET}x direct, bare client (level 1)",
-            "value": f"{back_to_back:.2f}x ({one['direct']:.2f} -> {one['stdio-bare']:.2f} ms)",
+            "value": f"{back_to_back:.2f}x ({one['direct']:.2f} -> {one['stdio-bare']:.2f} ms); with "
+            f"{PAUSE * 1000:g} ms after each call {ratio(after_pause['stdio-bare'], after_pause['direct']):.2f}x "
+            f"({after_pause['direct']:.2f} -> {after_pause['stdio-bare']:.2f} ms)",
             "met": back_to_back <= STDIO_TARGET,
         }
     )
@@ -193,6 +234,7 @@ async def run(b: Bench) -> dict[str, Any]:
         "ratios": ratios,
         "pinned": pinned_results,
         "pinned_ratios": pinned_ratios,
+        "paused": paused,
         "targets": targets,
     }
 
@@ -229,6 +271,24 @@ def table(result: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
                         _cpu(s.get("cpu_ms_per_call", {})),
                     ]
                 )
+    idle = result["paused"].get("server_idle_cpu_ms_per_s")
+    for t in ("direct", "stdio-bare"):
+        s = result["paused"][t]
+        label = f"{t}, {PAUSE * 1000:g} ms pause"
+        if t != "direct" and idle is not None:
+            label += f" (server idle: {idle:g} ms CPU/s)"
+        rows.append(
+            [
+                "1",
+                label,
+                f"{s['throughput_rps']:.1f}",
+                f"{s['p50_ms']:.1f}",
+                f"{s['p95_ms']:.1f}",
+                "",
+                "",
+                _cpu(s.get("cpu_ms_per_call", {})),
+            ]
+        )
     return head, rows
 
 

@@ -121,8 +121,9 @@ async def _transports(b: Bench, levels: tuple[int, ...]) -> dict[str, dict[str, 
         async with Client(f"http://{HOST}:{port}/mcp", read_timeout_seconds=CALL_TIMEOUT) as client:
             results["http"] = await _measure(lambda i: call(client, "milvus_search", arguments(i)), b, pid, levels)
     async with stdio_session(b.tmp, "--uri", b.lite_uri, log_name="concurrency") as client:
-        search: Search = lambda i: call(client, "milvus_search", arguments(i))  # noqa: E731
-        results["stdio"] = await _measure(search, b, only_child(), levels)
+        results["stdio"] = await _measure(
+            lambda i: call(client, "milvus_search", arguments(i)), b, only_child(), levels
+        )
     async with raw_stdio(b.tmp, "--uri", b.lite_uri, log_name="concurrency-bare") as bare:
         results["stdio-bare"] = await _measure(
             lambda i: bare.call("milvus_search", arguments(i)), b, only_child(), levels

@@ -36,7 +36,7 @@ from mcp import Client
 
 from benchmarks.harness import CALL_TIMEOUT, HOST, Bench, call, direct_search, ratio, summarize, vectors
 from benchmarks.overhead import STDIO_TARGET
-from benchmarks.procs import cpu_seconds, http_server, raw_stdio, server_children, stdio_session
+from benchmarks.procs import cpu_seconds, http_server, only_server_child, raw_stdio, stdio_session
 
 LEVELS = (1, 4, 16, 64)
 TRANSPORTS = ("direct", "http", "stdio", "stdio-bare")
@@ -107,10 +107,6 @@ async def _transports(b: Bench, levels: tuple[int, ...]) -> dict[str, dict[str, 
     def arguments(i: int) -> dict[str, Any]:
         return {"collection_name": c, "vector": queries[i % 4096], "limit": 10}
 
-    def only_child() -> int | None:
-        children = server_children(os.getpid())
-        return children[0] if len(children) == 1 else None
-
     results: dict[str, dict[str, dict[str, Any]]] = {}
     direct = AsyncMilvusClient(uri=b.lite_uri)
     try:
@@ -122,11 +118,11 @@ async def _transports(b: Bench, levels: tuple[int, ...]) -> dict[str, dict[str, 
             results["http"] = await _measure(lambda i: call(client, "milvus_search", arguments(i)), b, pid, levels)
     async with stdio_session(b.tmp, "--uri", b.lite_uri, log_name="concurrency") as client:
         results["stdio"] = await _measure(
-            lambda i: call(client, "milvus_search", arguments(i)), b, only_child(), levels
+            lambda i: call(client, "milvus_search", arguments(i)), b, only_server_child(), levels
         )
     async with raw_stdio(b.tmp, "--uri", b.lite_uri, log_name="concurrency-bare") as bare:
         results["stdio-bare"] = await _measure(
-            lambda i: bare.call("milvus_search", arguments(i)), b, only_child(), levels
+            lambda i: bare.call("milvus_search", arguments(i)), b, only_server_child(), levels
         )
     return results
 
@@ -185,8 +181,7 @@ async def _paused(b: Bench) -> dict[str, Any]:
     finally:
         await direct.close()
     async with raw_stdio(b.tmp, "--uri", b.lite_uri, log_name="concurrency-paused") as bare:
-        children = server_children(os.getpid())
-        pid = children[0] if len(children) == 1 else None
+        pid = only_server_child()
 
         def search(i: int) -> Awaitable[Any]:
             return bare.call("milvus_search", {"collection_name": c, "vector": queries[i], "limit": 10})

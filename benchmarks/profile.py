@@ -49,7 +49,7 @@ from benchmarks.harness import (
     tool_context,
     vectors,
 )
-from benchmarks.procs import cpu_seconds, server_children, stdio_session
+from benchmarks.procs import cpu_seconds, only_server_child, stdio_session
 
 OPS = ("search", "query", "insert")
 MODES = ("direct", "tool-layer", "in-memory", "stdio")
@@ -140,8 +140,7 @@ async def run(b: Bench, calls: int | None = None, top: int = 15, ops: tuple[str,
         server = build_server(Settings(uri=b.lite_uri))
         async with Client(server) as mem, stdio_session(b.tmp, "--uri", b.lite_uri, log_name="profile") as stdio:
             ctx = tool_context(server)
-            children = server_children(os.getpid())
-            stdio_pid = children[0] if len(children) == 1 else None
+            stdio_pid = only_server_child()
             for op in ops:
                 count = n if op != "insert" else max(10, n // 10)
 

@@ -20,12 +20,9 @@ from mcp_server_milvus.server import MilvusServer, build_server
 from mcp_server_milvus.single_flight import SingleFlight
 from tests.conftest import make_docs, ok, rows
 from tests.test_engine import wait_until
+from tests.test_row_counts import listed
 
 pytestmark = pytest.mark.anyio
-
-
-async def listed(client: Client) -> dict[str, dict]:
-    return {c["name"]: c for c in (await ok(client, "milvus_list_collections"))["collections"]}
 
 
 async def test_kept_answers_ask_a_frozen_engine_nothing(server: MilvusServer) -> None:
